@@ -1,0 +1,8 @@
+from django.urls import path
+
+from annotate import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("studies/<int:study_id>/", views.study_detail, name="study-detail"),
+]

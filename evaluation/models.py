@@ -1,0 +1,214 @@
+"""Raters, the judgments they make, and the runs that make them."""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from annotate.models import NeuronImage, Study
+
+
+def params_digest(kind: str, params: dict) -> str:
+    """A stable hash of a rater configuration: same kind and parameters, same rater."""
+    blob = json.dumps({"kind": kind, "params": params}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class Rater(models.Model):
+    """A human annotator, or one full configuration of an automatic method."""
+
+    class Kind(models.TextChoices):
+        HUMAN = "human", "Human"
+        VQA_BLIP2 = "vqa_blip2", "VQA: BLIP-2"
+        VQA_OPENAI = "vqa_openai", "VQA: OpenAI-compatible endpoint"
+        OPENCLIP_CP = "openclip_cp", "OpenCLIP concept proportion"
+        OPENCLIP_ES = "openclip_es", "OpenCLIP embedding similarity"
+        CONSENSUS = "consensus", "Human consensus"
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="rater",
+    )
+    params = models.JSONField(default=dict, blank=True)
+    params_sha256 = models.CharField(max_length=64, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="human", user__isnull=False)
+                | (~Q(kind="human") & Q(user__isnull=True)),
+                name="rater_human_has_user",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "params_sha256"],
+                condition=Q(user__isnull=True),
+                name="rater_unique_configuration",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.params_sha256 = params_digest(self.kind, self.params)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_human(self) -> bool:
+        return self.kind == self.Kind.HUMAN
+
+
+class Verdict(models.TextChoices):
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    SKIP = "skip", "Skipped"
+    UNCLEAR = "unclear", "Label unclear"
+    UNPARSEABLE = "unparseable", "Answer not parseable"
+
+
+class Judgment(models.Model):
+    """One rater's verdict on one (neuron, image) pair. Never doubled: unique per pair."""
+
+    rater = models.ForeignKey(Rater, on_delete=models.CASCADE, related_name="judgments")
+    neuron_image = models.ForeignKey(
+        NeuronImage, on_delete=models.CASCADE, related_name="judgments"
+    )
+    verdict = models.CharField(max_length=12, choices=Verdict.choices)
+    score = models.FloatField(null=True, blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+    # Human judgments carry the client-made id of the submission they came in.
+    submission = models.UUIDField(null=True, blank=True, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rater", "neuron_image"], name="judgment_unique_per_rater_pair"
+            ),
+            models.CheckConstraint(
+                condition=Q(verdict__in=Verdict.values), name="judgment_verdict_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["neuron_image", "rater"])]
+
+    @property
+    def is_binary(self) -> bool:
+        return self.verdict in (Verdict.YES, Verdict.NO)
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class EvaluationRun(models.Model):
+    """One automatic rater applied to every (neuron, image) pair of one study."""
+
+    rater = models.ForeignKey(Rater, on_delete=models.PROTECT, related_name="runs")
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    options = models.JSONField(default=dict, blank=True, help_text="device, batch size, ...")
+    total_pairs = models.PositiveIntegerField(default=0)
+    done_pairs = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    wall_seconds = models.FloatField(null=True, blank=True)
+    stage_seconds = models.JSONField(default=dict, blank=True)
+    notes = models.JSONField(default=dict, blank=True, help_text="What the run had to decide")
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rater", "study"],
+                condition=Q(status__in=["queued", "running"]),
+                name="run_one_active_per_rater_study",
+            )
+        ]
+        ordering = ["-created"]
+
+    @property
+    def progress(self) -> float:
+        return self.done_pairs / self.total_pairs if self.total_pairs else 0.0
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class RunChunk(models.Model):
+    """A slice of a run (a range of neuron ids) that one worker rates at a time."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_neuron_id = models.BigIntegerField()
+    last_neuron_id = models.BigIntegerField()
+    pairs = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    stage_seconds = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="chunk_unique_index")]
+        indexes = [models.Index(fields=["status", "heartbeat"])]
+
+
+class Embedding(models.Model):
+    """Cached encoder output, keyed by model and content (image SHA-256 or text SHA-256).
+
+    Kept in PostgreSQL so that every worker on every machine shares one cache.
+    """
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        TEXT = "text", "Text"
+
+    model_key = models.CharField(max_length=64, help_text="Hash of the encoder configuration")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    key = models.CharField(max_length=64)
+    dim = models.PositiveIntegerField()
+    vector = models.BinaryField(help_text="float32 little-endian, L2-normalised")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_key", "kind", "key"], name="embedding_unique_key"
+            )
+        ]
+
+
+class WorkerHeartbeat(models.Model):
+    """Last time each Celery worker answered, so pages can say whether runs can start."""
+
+    hostname = models.CharField(max_length=200, unique=True)
+    queues = models.CharField(max_length=200)
+    device = models.CharField(max_length=200, blank=True)
+    seen = models.DateTimeField()

@@ -1,0 +1,80 @@
+"""The contract between the run machinery and a rater. Plain Python: no Django, no Celery."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One (neuron, image) pair to rate: the image by content hash, the label as given."""
+
+    pair_id: int
+    image_sha256: str
+    label: str
+
+
+@dataclass(frozen=True)
+class PairVerdict:
+    pair_id: int
+    verdict: str  # "yes", "no" or "unparseable"
+    score: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ImageSource(Protocol):
+    def read(self, sha256: str) -> bytes: ...
+
+
+class VectorCache(Protocol):
+    """Embeddings keyed by (model key, kind, content key); shared by every worker."""
+
+    def get_many(self, model_key: str, kind: str, keys: Sequence[str]) -> dict[str, Any]: ...
+
+    def put_many(self, model_key: str, kind: str, vectors: dict[str, Any]) -> None: ...
+
+
+class StageTimer:
+    """Adds up wall seconds per named stage (load, embed_images, embed_text, score, ...)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - start
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: round(value, 4) for name, value in self.seconds.items()}
+
+
+@dataclass
+class RaterContext:
+    """What a rater may need besides its parameters, supplied by whoever runs it."""
+
+    images: ImageSource
+    timer: StageTimer
+    concepts: Sequence[str] | None = None
+    cache: VectorCache | None = None
+    device: str = "auto"
+    batch_size: int | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class PairRater(Protocol):
+    """Rates batches of pairs. Built once per worker process and reused across chunks."""
+
+    def rate(self, pairs: Sequence[Pair], context: RaterContext) -> list[PairVerdict]: ...
+
+
+class RaterUnavailable(RuntimeError):
+    """The rater cannot run here (missing weights, unreachable endpoint): say how to fix it."""

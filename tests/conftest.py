@@ -1,0 +1,81 @@
+"""Shared fixtures: three annotators with known permissions (alice, bob, charlie), staff, and
+small studies built from images the tests generate."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+from PIL import Image
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def png_bytes(color=(255, 0, 0), size=(32, 32), seed: int = 0) -> bytes:
+    """A small PNG of one colour with a seeded pixel so different seeds give different bytes."""
+    img = Image.new("RGB", size, color)
+    img.putpixel((seed % size[0], (seed // size[0]) % size[1]), (seed % 256, 7, 7))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_user("staff", password="staff-pass", is_staff=True)
+
+
+@pytest.fixture
+def annotators(django_user_model):
+    """alice and bob annotate study A; charlie annotates nothing (permissions are per issue)."""
+    return {
+        name: django_user_model.objects.create_user(name, password=f"{name}-pass")
+        for name in ("alice", "bob", "charlie")
+    }
+
+
+@pytest.fixture
+def make_study(db):
+    """Build a study of `neurons` neurons x k images, labels from `labels`, real image files."""
+    from annotate.images import do_store_image
+    from annotate.models import ConceptSet, Neuron, NeuronImage, Study
+
+    def build(name="study", neurons=4, k=3, labels=None, colors=None, concepts=None):
+        concept_set = None
+        if concepts:
+            import hashlib
+
+            concept_set = ConceptSet.objects.create(
+                name=f"{name}-concepts",
+                concepts=list(concepts),
+                sha256=hashlib.sha256("\n".join(concepts).encode()).hexdigest(),
+            )
+        study = Study.objects.create(
+            name=name,
+            target_network="resnet50",
+            probe_dataset="generated",
+            layers=["layer1"],
+            k=k,
+            concept_set=concept_set,
+        )
+        for unit in range(neurons):
+            label = labels[unit % len(labels)] if labels else f"concept{unit}"
+            neuron = Neuron.objects.create(study=study, layer="layer1", unit=unit, label=label)
+            for rank in range(1, k + 1):
+                color = (
+                    colors[(unit * k + rank) % len(colors)]
+                    if colors
+                    else (unit * 40 % 256, rank * 60 % 256, 90)
+                )
+                image = do_store_image(png_bytes(color, seed=unit * 100 + rank))
+                NeuronImage.objects.create(neuron=neuron, image=image, rank=rank)
+        return study
+
+    return build
