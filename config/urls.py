@@ -7,7 +7,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", include("annotate.urls")),
+    path("api/", include("config.api_urls")),  # REST API (issue 7)
+    path("annotate/", include("annotate.annotation_urls")),  # human annotation pages (issue 5)
+    path("runs/", include("evaluation.urls")),  # evaluation runs (issues 3, 4)
+    path("reports/", include("evaluation.report_urls")),  # agreement reports (issue 6)
+    path("", include("annotate.urls")),  # studies, imports, demo (issue 2)
 ]
 
 if settings.DEBUG:
