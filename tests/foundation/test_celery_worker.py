@@ -11,7 +11,7 @@ from evaluation.models import WorkerHeartbeat
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_worker(name: str, extra_env: dict | None = None) -> subprocess.Popen:
