@@ -7,7 +7,7 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": envstr("CACHE_URL", "redis://127.0.0.1:6379/12"),
-        "KEY_PREFIX": "test",
+        "KEY_PREFIX": envstr("CACHE_KEY_PREFIX", "test"),
     }
 }
 CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "redis://127.0.0.1:6379/11")
