@@ -1,0 +1,121 @@
+"""Two real Celery worker processes share one run: every pair judged once, totals add up."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from evaluation import runs
+from evaluation.models import EvaluationRun, Judgment, Rater, RunStatus, WorkerHeartbeat
+from tasks.evaluation import requeue_chunks, start_run
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _test_database_url() -> str:
+    db = connection.settings_dict
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    return f"postgres://{db['USER']}@{host}:{port}/{db['NAME']}"
+
+
+def _start(name: str, media_root: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": _test_database_url(),
+        "MEDIA_ROOT": str(media_root),
+    }
+    argv = ["-Q", "gpu,default", "--pool", "solo", "--concurrency", "1", "-n", f"{name}@%h"]
+    argv += ["--without-mingle", "--without-gossip", "--loglevel", "WARNING"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.scale.worker", *argv],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _stop(proc: subprocess.Popen) -> str:
+    proc.terminate()
+    try:
+        out, _ = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out.decode(errors="replace")
+
+
+def _wait_for(predicate, timeout: float, what: str, logs=lambda: "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}\n{logs()}")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def two_workers(settings):
+    procs = {name: _start(name, settings.MEDIA_ROOT) for name in ("scale-a", "scale-b")}
+    logs: dict[str, str] = {}
+    try:
+        _wait_for(
+            lambda: (
+                all(
+                    WorkerHeartbeat.objects.filter(hostname__startswith=f"{name}@").exists()
+                    for name in procs
+                )
+                or any(p.poll() is not None for p in procs.values())
+            ),
+            60,
+            "both workers to start",
+        )
+        dead = [name for name, p in procs.items() if p.poll() is not None]
+        assert not dead, {name: _stop(procs[name]) for name in dead}
+        yield logs
+    finally:
+        for name, proc in procs.items():
+            logs[name] = _stop(proc)
+
+
+def test_two_workers_split_one_run_without_doubling(make_study, two_workers):
+    study = make_study(name="two-workers", neurons=24, k=3)
+    rater = Rater.objects.create(name="storage-hash", kind="openclip_es", params={"delay": 0.4})
+    run = runs.do_create_run(study, rater)
+    chunk_ids = runs.do_plan_run(run.pk, chunk_pairs=6)
+    assert len(chunk_ids) == 12
+    start_run.delay(run.pk)
+    requeue_chunks(chunk_ids)  # every chunk delivered twice, as after a re-queue race
+
+    def finished() -> bool:
+        return EvaluationRun.objects.get(pk=run.pk).status not in (
+            RunStatus.QUEUED,
+            RunStatus.RUNNING,
+        )
+
+    _wait_for(finished, 120, "the run to finish", logs=lambda: str(two_workers))
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE, run.error
+
+    pair_ids = set(runs.study_pairs(study).values_list("id", flat=True))
+    judged = list(Judgment.objects.filter(rater=rater).values_list("neuron_image_id", "extra"))
+    assert sorted(pid for pid, _ in judged) == sorted(pair_ids)  # each pair exactly once
+    assert all(extra["bytes_match"] for _, extra in judged)  # images read via storage
+    assert len({extra["pid"] for _, extra in judged}) == 2
+    assert run.total_pairs == run.done_pairs == 72
+
+    chunks = list(run.chunks.values("worker", "status", "attempts", "pairs", "stage_seconds"))
+    assert {c["worker"].split("@")[0] for c in chunks} == {"scale-a", "scale-b"}
+    assert all(c["status"] == "done" and c["attempts"] == 1 for c in chunks)
+    assert sum(c["pairs"] for c in chunks) == 72
+    for stage in ("read", "score"):
+        total = sum(c["stage_seconds"][stage] for c in chunks)
+        assert run.stage_seconds[stage] == pytest.approx(total, abs=1e-3)
+    assert run.stage_seconds["score"] >= 12 * 0.4 * 0.9  # every chunk slept once
+    assert run.wall_seconds < run.stage_seconds["score"]  # the two workers overlapped
