@@ -143,3 +143,161 @@ class NeuronImage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.neuron_id}#{self.rank}"
+
+
+# --- Human annotation (issue 5) -------------------------------------------------------------
+
+
+class AnnotationSettings(models.Model):
+    """How a study is annotated by humans: order, gold checks, quota, crowd completion."""
+
+    study = models.OneToOneField(
+        Study, primary_key=True, on_delete=models.CASCADE, related_name="annotation_settings"
+    )
+    shuffle_images = models.BooleanField(default=True, help_text="Show each unit's images shuffled")
+    gold_rate = models.FloatField(default=0.1, help_text="Share of units served that are gold")
+    quota = models.PositiveIntegerField(default=0, help_text="Units per annotator (0: no limit)")
+    min_gold_accuracy = models.FloatField(
+        default=0.7, help_text="Annotators under this gold accuracy are left out of agreement"
+    )
+    completion_code = models.CharField(
+        max_length=64, blank=True, help_text="Prolific completion code shown at the end"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(gold_rate__gte=0, gold_rate__lte=1), name="annotation_gold_rate_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_gold_accuracy__gte=0, min_gold_accuracy__lte=1),
+                name="annotation_min_gold_accuracy_range",
+            ),
+        ]
+
+
+class Invite(models.Model):
+    """A link that adds annotators to one study: by account, or as crowd workers."""
+
+    class Kind(models.TextChoices):
+        ACCOUNT = "account", "Annotators with an account"
+        CROWD = "crowd", "Crowd workers (Prolific / MTurk)"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="invites")
+    token = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ACCOUNT)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+
+class StudyAnnotator(models.Model):
+    """A user allowed to annotate one study; crowd workers carry their platform id."""
+
+    class Platform(models.TextChoices):
+        NONE = "", "Account"
+        PROLIFIC = "prolific", "Prolific"
+        MTURK = "mturk", "Mechanical Turk"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="annotators")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotated_studies"
+    )
+    invite = models.ForeignKey(Invite, null=True, blank=True, on_delete=models.SET_NULL)
+    platform = models.CharField(max_length=10, choices=Platform.choices, blank=True, default="")
+    participant_id = models.CharField(max_length=128, blank=True)
+    completion_code = models.CharField(max_length=64, blank=True)
+    joined = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "user"], name="annotator_once_per_study"),
+            models.UniqueConstraint(
+                fields=["study", "platform", "participant_id"],
+                condition=~Q(platform=""),
+                name="annotator_participant_once_per_study",
+            ),
+        ]
+
+
+class Unit(models.Model):
+    """A real neuron as a unit of human work, with counters kept up to date on each claim.
+
+    `claimed` counts annotators holding or having submitted it (open and done assignments);
+    `done` counts submissions. Assignment reads these columns instead of counting rows.
+    """
+
+    neuron = models.OneToOneField(
+        Neuron, primary_key=True, on_delete=models.CASCADE, related_name="annotation_unit"
+    )
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="units")
+    is_gold = models.BooleanField(default=False)
+    claimed = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["study", "claimed", "neuron"],
+                condition=Q(is_gold=False),
+                name="unit_next_regular",
+            ),
+            models.Index(fields=["study", "neuron"], condition=Q(is_gold=True), name="unit_gold"),
+        ]
+
+
+class Assignment(models.Model):
+    """One unit leased to one annotator; never given to the same annotator twice."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "In progress"
+        DONE = "done", "Submitted"
+        EXPIRED = "expired", "Lease expired"
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="assignments")
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="+")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
+    is_gold = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["annotator", "unit"], name="assignment_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["study", "expires"], condition=Q(state="open"), name="assignment_open"
+            ),
+            models.Index(fields=["annotator", "study", "state"], name="assignment_by_annotator"),
+        ]
+
+
+class Submission(models.Model):
+    """One annotator's answers to one unit, stored once per client-made id."""
+
+    client_id = models.UUIDField(unique=True)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="+")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    neuron = models.ForeignKey(Neuron, on_delete=models.CASCADE, related_name="submissions")
+    order_shown = ArrayField(models.BigIntegerField(), help_text="NeuronImage ids as shown")
+    ms_spent = models.PositiveIntegerField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["annotator", "neuron"], name="submission_once"),
+        ]
+        indexes = [models.Index(fields=["annotator", "study", "created"])]
+
+
+class GoldAnswer(models.Model):
+    """The known answer for one (neuron, image) pair of a gold unit."""
+
+    neuron_image = models.OneToOneField(
+        NeuronImage, primary_key=True, on_delete=models.CASCADE, related_name="gold_answer"
+    )
+    answer = models.CharField(max_length=3, choices=[("yes", "Yes"), ("no", "No")])
