@@ -1,0 +1,135 @@
+"""A tiny BLIP-2 (vision, Q-Former, OPT) and a word-level tokenizer, built in-process.
+
+Nothing is downloaded: the configs are small, the weights random but seeded. The output rows
+of the answer words are rebuilt so that greedy decoding always starts with a yes/no variant,
+which lets a test compare the one-pass verdict with generate()'s first token on every pair.
+"""
+
+from __future__ import annotations
+
+import torch
+from tokenizers import Tokenizer, models, pre_tokenizers, processors
+from transformers import (
+    Blip2Config,
+    Blip2ForConditionalGeneration,
+    Blip2Processor,
+    BlipImageProcessor,
+    OPTConfig,
+    PreTrainedTokenizerFast,
+)
+
+SPECIAL = ["<pad>", "</s>", "<unk>", "<image>"]
+WORDS = [
+    "question",
+    ":",
+    "does",
+    "this",
+    "image",
+    "relate",
+    "to",
+    "the",
+    "concept",
+    "of",
+    "'",
+    "'?",
+    "?",
+    "answer",
+    "yes",
+    "no",
+    "Yes",
+    "No",
+    "YES",
+    "NO",
+    "red",
+    "green",
+    "blue",
+    "circle",
+    "square",
+    "striped",
+    "dotted",
+    "dog",
+    "cat",
+    "sky",
+    "water",
+]
+QUERY_TOKENS = 4
+IMAGE_SIZE = 32
+
+
+def tiny_tokenizer() -> PreTrainedTokenizerFast:
+    vocab = {token: i for i, token in enumerate(SPECIAL + WORDS)}
+    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.Whitespace()
+    core.post_processor = processors.TemplateProcessing(
+        single="</s> $A", special_tokens=[("</s>", vocab["</s>"])]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        bos_token="</s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        padding_side="left",
+    )
+
+
+def tiny_config(vocab_size: int) -> Blip2Config:
+    return Blip2Config(
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "image_size": IMAGE_SIZE,
+            "patch_size": 8,
+        },
+        qformer_config={
+            "hidden_size": 32,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "intermediate_size": 64,
+            "vocab_size": 64,
+            "max_position_embeddings": 64,
+        },
+        text_config=OPTConfig(
+            vocab_size=vocab_size,
+            hidden_size=32,
+            num_hidden_layers=2,
+            ffn_dim=64,
+            num_attention_heads=4,
+            max_position_embeddings=128,
+            word_embed_proj_dim=32,
+            pad_token_id=0,
+            bos_token_id=1,
+            eos_token_id=1,
+            tie_word_embeddings=False,
+        ),
+        num_query_tokens=QUERY_TOKENS,
+        image_token_index=SPECIAL.index("<image>"),
+    )
+
+
+def tiny_blip2(seed: int = 0) -> tuple[Blip2ForConditionalGeneration, Blip2Processor]:
+    tokenizer = tiny_tokenizer()
+    processor = Blip2Processor(
+        BlipImageProcessor(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}, do_convert_rgb=True),
+        tokenizer,
+        num_query_tokens=QUERY_TOKENS,
+    )
+    torch.manual_seed(seed)
+    model = Blip2ForConditionalGeneration(tiny_config(len(tokenizer))).eval()
+    _answers_lead(model, tokenizer)
+    return model, processor
+
+
+def _answers_lead(model: Blip2ForConditionalGeneration, tokenizer) -> None:
+    """Zero every output row but the answer words; 'no' rows mirror 'yes' rows, so one of
+    them always has a positive logit and greedy decoding starts with a yes/no word."""
+    head = model.language_model.get_output_embeddings().weight
+    ids = tokenizer.convert_tokens_to_ids
+    with torch.no_grad():
+        direction = head[ids("yes")].clone() * 20
+        head.zero_()
+        for yes, no, weight in (("yes", "no", 1.0), ("Yes", "No", 0.5), ("YES", "NO", 0.2)):
+            head[ids(yes)] = direction * weight
+            head[ids(no)] = -direction * weight
