@@ -148,3 +148,27 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
 }
+
+# --- REST API, login throttle and outage handling (issue 7) ---------------------------------
+INSTALLED_APPS += ["drf_spectacular_sidecar"]  # Swagger UI / Redoc served locally, no CDN
+MIDDLEWARE += [
+    "annotate.api.login_throttle.LoginThrottleMiddleware",
+    "annotate.api.faults.ServiceUnavailableMiddleware",
+]
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "annotate.api.faults.api_exception_handler"
+REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"] = [
+    "django_filters.rest_framework.DjangoFilterBackend",
+    "rest_framework.filters.OrderingFilter",
+]
+REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"] = "annotate.api.pagination.Pagination"
+SPECTACULAR_SETTINGS.update(
+    {
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+        "COMPONENT_SPLIT_REQUEST": True,
+    }
+)
+# Failed sign-ins allowed per (username, address) within the window; 5x that per address.
+NEURONJUDGE_LOGIN_MAX_FAILURES = envint("NEURONJUDGE_LOGIN_MAX_FAILURES", "10")
+NEURONJUDGE_LOGIN_WINDOW_SECONDS = envint("NEURONJUDGE_LOGIN_WINDOW_SECONDS", "900")

@@ -1,0 +1,81 @@
+"""Uploads handed to the importers; a refused import becomes a 400 listing its problems.
+
+The importers (annotate.importers) run in one transaction and change nothing on error, so
+the API only has to translate their outcome.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+
+from rest_framework import status
+from rest_framework.response import Response
+
+from annotate.images import ImageRejected
+
+
+def _import_failed_class():
+    from annotate.importers.errors import ImportFailed
+
+    return ImportFailed
+
+
+def run_import(func: Callable, *args):
+    """The importer's result, or a 400 Response naming each problem (file, line, message)."""
+    ImportFailed = _import_failed_class()
+    try:
+        return func(*args)
+    except ImportFailed as exc:
+        problems = [{"file": p.file, "line": p.line, "message": p.message} for p in exc.problems]
+        detail = f"Import refused, nothing was changed: {len(problems)} problem(s)"
+        if exc.more:
+            detail += f" (and {exc.more:,} more)"
+        return Response({"detail": detail, "problems": problems}, status.HTTP_400_BAD_REQUEST)
+    except ImageRejected as exc:
+        problem = {"file": "", "line": None, "message": str(exc)}
+        body = {"detail": f"Import refused, nothing was changed: {exc}", "problems": [problem]}
+        return Response(body, status.HTTP_400_BAD_REQUEST)
+
+
+def respond(func: Callable, *args) -> Response:
+    outcome = run_import(func, *args)
+    if isinstance(outcome, Response):
+        return outcome
+    return Response(report_dict(outcome))
+
+
+def report_dict(report) -> dict:
+    if hasattr(report, "as_dict"):
+        return report.as_dict()
+    return asdict(report) if is_dataclass(report) else dict(report)
+
+
+def import_labels(study, upload):
+    from annotate.importers.labels import do_import_labels
+
+    return do_import_labels(study, upload)
+
+
+def import_concept_set(name: str, upload):
+    from annotate.importers.concepts import do_import_concept_set
+
+    return do_import_concept_set(name, upload)
+
+
+def import_images(study, manifest, archive):
+    """The zip goes to a temporary file (importers read zips by path), removed afterwards."""
+    from annotate.importers.images import do_import_images
+
+    folder = Path(tempfile.mkdtemp(prefix="nj-upload-"))
+    try:
+        zip_path = folder / (Path(archive.name or "images.zip").name or "images.zip")
+        with zip_path.open("wb") as out:
+            for chunk in archive.chunks():
+                out.write(chunk)
+        return do_import_images(study, manifest, zip_path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,124 @@
+"""Serializers for studies, concept sets, neurons and their images."""
+
+from django.db import transaction
+from rest_framework import serializers
+
+from annotate.models import ConceptSet, Neuron, NeuronImage, Study
+
+
+class ConceptSetSerializer(serializers.ModelSerializer):
+    size = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ConceptSet
+        fields = ["id", "name", "size", "sha256", "created"]
+        read_only_fields = fields
+
+    def get_size(self, obj: ConceptSet) -> int:
+        return len(obj.concepts)
+
+
+class ConceptSetDetailSerializer(ConceptSetSerializer):
+    class Meta(ConceptSetSerializer.Meta):
+        fields = [*ConceptSetSerializer.Meta.fields, "concepts"]
+        read_only_fields = fields
+
+
+class StudySerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    concept_set = serializers.PrimaryKeyRelatedField(
+        queryset=ConceptSet.objects.all(), allow_null=True, required=False
+    )
+
+    class Meta:
+        model = Study
+        fields = [
+            "id",
+            "name",
+            "target_network",
+            "layers",
+            "probe_dataset",
+            "concept_set",
+            "method",
+            "k",
+            "overlap",
+            "notes",
+            "owner",
+            "is_demo",
+            "created",
+        ]
+        read_only_fields = ["id", "layers", "owner", "is_demo", "created"]
+        extra_kwargs = {
+            "k": {"min_value": 1, "max_value": 100},
+            "overlap": {"min_value": 1, "max_value": 1000},
+        }
+
+    @transaction.atomic
+    def create(self, validated_data):
+        return super().create(validated_data)
+
+
+class NeuronImageSerializer(serializers.ModelSerializer):
+    sha256 = serializers.CharField(source="image.sha256", read_only=True)
+    url = serializers.SerializerMethodField()
+    width = serializers.IntegerField(source="image.width", read_only=True)
+    height = serializers.IntegerField(source="image.height", read_only=True)
+
+    class Meta:
+        model = NeuronImage
+        fields = ["id", "rank", "activation", "is_distractor", "sha256", "width", "height", "url"]
+        read_only_fields = fields
+
+    def get_url(self, obj: NeuronImage) -> str:
+        return obj.image.file.url
+
+
+class NeuronSerializer(serializers.ModelSerializer):
+    images = NeuronImageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Neuron
+        fields = [
+            "id",
+            "study",
+            "layer",
+            "unit",
+            "label",
+            "method_score",
+            "role",
+            "source",
+            "images",
+        ]
+        read_only_fields = fields
+
+
+class LabelImportSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CLIP-Dissect or MILAN CSV (layer,unit,description...)")
+
+
+class ImageImportSerializer(serializers.Serializer):
+    manifest = serializers.FileField(help_text="CSV or JSONL: layer,unit,rank,path[,activation]")
+    images = serializers.FileField(help_text="A zip of the images the manifest names")
+
+
+class ConceptSetImportSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    file = serializers.FileField(help_text="UTF-8 text, one concept a line")
+
+
+class ImportReportSerializer(serializers.Serializer):
+    created = serializers.IntegerField(required=False)
+    updated = serializers.IntegerField(required=False)
+    unchanged = serializers.IntegerField(required=False)
+    detail = serializers.CharField(required=False)
+
+
+class ProblemSerializer(serializers.Serializer):
+    file = serializers.CharField()
+    line = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField()
+
+
+class ImportFailedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    problems = ProblemSerializer(many=True)

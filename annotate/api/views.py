@@ -1,0 +1,129 @@
+"""API views for studies, concept sets, neurons and the imports that fill them."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from annotate.api import imports
+from annotate.api.filters import NeuronFilter, StudyFilter
+from annotate.api.permissions import IsStaff, StaffWritesOthersRead
+from annotate.api.serializers import (
+    ConceptSetDetailSerializer,
+    ConceptSetImportSerializer,
+    ConceptSetSerializer,
+    ImageImportSerializer,
+    ImportFailedSerializer,
+    ImportReportSerializer,
+    LabelImportSerializer,
+    NeuronSerializer,
+    StudySerializer,
+)
+from annotate.models import ConceptSet, Neuron, NeuronImage
+from annotate.permissions import access_study, visible_studies
+
+
+class StudyViewSet(viewsets.ModelViewSet):
+    """Studies. Staff create and change them (and own what they create); annotators see
+    only the studies they were added to."""
+
+    serializer_class = StudySerializer
+    permission_classes = [StaffWritesOthersRead]
+    filterset_class = StudyFilter
+    ordering = ["id"]
+
+    def get_queryset(self):
+        return visible_studies(self.request.user).order_by("id")
+
+    def perform_create(self, serializer):
+        serializer.save(owner=self.request.user)
+
+    @extend_schema(
+        request={"multipart/form-data": LabelImportSerializer},
+        responses={200: ImportReportSerializer, 400: ImportFailedSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="import-labels",
+        parser_classes=[MultiPartParser],
+        permission_classes=[IsStaff],
+    )
+    def import_labels(self, request, pk=None):
+        """Import a CLIP-Dissect or MILAN label CSV into this study (all or nothing)."""
+        study = access_study(request.user, pk, manage=True)
+        form = LabelImportSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        return imports.respond(imports.import_labels, study, form.validated_data["file"])
+
+    @extend_schema(
+        request={"multipart/form-data": ImageImportSerializer},
+        responses={200: ImportReportSerializer, 400: ImportFailedSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="import-images",
+        parser_classes=[MultiPartParser],
+        permission_classes=[IsStaff],
+    )
+    def import_images(self, request, pk=None):
+        """Import a manifest (layer,unit,rank,path) and a zip of the images it names."""
+        study = access_study(request.user, pk, manage=True)
+        form = ImageImportSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        return imports.respond(imports.import_images, study, data["manifest"], data["images"])
+
+
+class ConceptSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Concept sets (the vocabulary CP ranks a label in). Create one by uploading a file."""
+
+    queryset = ConceptSet.objects.order_by("id")
+    permission_classes = [IsStaff]
+    filterset_fields = {"name": ["exact", "icontains"], "sha256": ["exact"]}
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return ConceptSetDetailSerializer
+        return ConceptSetSerializer
+
+    def get_queryset(self):
+        if self.action == "list":
+            return super().get_queryset().defer("concepts")
+        return super().get_queryset()
+
+    @extend_schema(
+        request={"multipart/form-data": ConceptSetImportSerializer},
+        responses={201: ConceptSetSerializer, 400: ImportFailedSerializer},
+    )
+    def create(self, request):
+        form = ConceptSetImportSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        outcome = imports.run_import(imports.import_concept_set, data["name"], data["file"])
+        if isinstance(outcome, Response):
+            return outcome
+        return Response(ConceptSetSerializer(outcome).data, status=status.HTTP_201_CREATED)
+
+    parser_classes = [MultiPartParser, *viewsets.GenericViewSet.parser_classes]
+
+
+class NeuronViewSet(viewsets.ReadOnlyModelViewSet):
+    """Neurons with their rated images; filter by study, layer, unit, role, label."""
+
+    serializer_class = NeuronSerializer
+    permission_classes = [IsStaff]
+    filterset_class = NeuronFilter
+
+    def get_queryset(self):
+        images = NeuronImage.objects.select_related("image").order_by("rank")
+        return (
+            Neuron.objects.filter(study__in=visible_studies(self.request.user))
+            .prefetch_related(Prefetch("images", queryset=images))
+            .order_by("study_id", "layer", "unit", "id")
+        )

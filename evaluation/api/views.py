@@ -1,0 +1,109 @@
+"""API views for raters, evaluation runs and judgments."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from annotate.api.permissions import IsStaff
+from annotate.permissions import access_study, visible_judgments, visible_studies
+from evaluation.api.filters import JudgmentFilter, RaterFilter, RunFilter
+from evaluation.api.serializers import JudgmentSerializer, RaterSerializer, RunSerializer
+from evaluation.api.start import do_start_run
+from evaluation.models import EvaluationRun, Rater
+from evaluation.runs import RunConflict, do_cancel_run, do_resume_run
+
+
+class RaterViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Raters: human annotators and configurations of automatic methods (staff only)."""
+
+    queryset = Rater.objects.select_related("user").order_by("id")
+    serializer_class = RaterSerializer
+    permission_classes = [IsStaff]
+    filterset_class = RaterFilter
+
+
+class RunViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Evaluation runs. Creating one starts it; poll it for status and progress."""
+
+    serializer_class = RunSerializer
+    permission_classes = [IsStaff]
+    filterset_class = RunFilter
+
+    def get_queryset(self):
+        return (
+            EvaluationRun.objects.filter(study__in=visible_studies(self.request.user))
+            .select_related("created_by")
+            .order_by("-id")
+        )
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        study = access_study(self.request.user, data["study"].pk, manage=True)
+        try:
+            serializer.instance = do_start_run(
+                study, data["rater"], data.get("options", {}), self.request.user
+            )
+        except RunConflict as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+
+    @extend_schema(request=None, responses={200: RunSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Stop a queued or running run; the judgments it made are kept."""
+        run = self.get_object()
+        if not do_cancel_run(run.pk):
+            return Response(
+                {"detail": f"Run {run.pk} is {run.status}, not queued or running."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        run.refresh_from_db()
+        return Response(self.get_serializer(run).data)
+
+    @extend_schema(request=None, responses={200: RunSerializer})
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        """Queue a failed or cancelled run again; pairs already judged are skipped."""
+        from tasks.evaluation import requeue_chunks, start_run
+
+        run = self.get_object()
+        if run.status not in ("failed", "cancelled"):
+            return Response(
+                {"detail": f"Run {run.pk} is {run.status}; only failed or cancelled runs resume."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        planned = run.chunks.exists()
+        chunk_ids = do_resume_run(run.pk)
+        if planned:
+            requeue_chunks(chunk_ids)
+        else:  # cancelled before a worker planned it
+            start_run.delay(run.pk)
+        run.refresh_from_db()
+        return Response(self.get_serializer(run).data)
+
+
+class JudgmentViewSet(viewsets.ReadOnlyModelViewSet):
+    """Judgments. Staff see all; an annotator sees only their own (blind rating)."""
+
+    serializer_class = JudgmentSerializer
+    filterset_class = JudgmentFilter
+
+    def get_queryset(self):
+        return (
+            visible_judgments(self.request.user)
+            .select_related("neuron_image__neuron")
+            .order_by("id")
+        )
