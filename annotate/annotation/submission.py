@@ -1,0 +1,174 @@
+"""Storing an annotator's answers to a unit: once per client-made id, never half, undoable."""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from annotate.annotation.assignment import lease_expiry
+from annotate.annotation.members import human_rater
+from annotate.models import Assignment, NeuronImage, Study, Submission
+from evaluation.models import Judgment, Verdict
+
+HUMAN_VERDICTS = (Verdict.YES, Verdict.NO, Verdict.SKIP, Verdict.UNCLEAR)
+MAX_MS_SPENT = 24 * 3600 * 1000
+
+
+class SubmissionError(ValueError):
+    """Bad input: nothing was stored."""
+
+
+class SubmissionConflict(SubmissionError):
+    """The unit was answered already, or the client id belongs to another submission."""
+
+
+def undo_seconds() -> int:
+    return getattr(settings, "NEURONJUDGE_UNDO_SECONDS", 60)
+
+
+def check_client_id(value) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        raise SubmissionError("client_id must be a UUID made by the client.") from None
+
+
+def check_answers(neuron_id: int, answers, order_shown, ms_spent) -> tuple[dict, list, int]:
+    """Answers for exactly the unit's images, an order that lists each image once, a duration."""
+    image_ids = set(NeuronImage.objects.filter(neuron_id=neuron_id).values_list("id", flat=True))
+    if not isinstance(answers, dict):
+        raise SubmissionError("answers must map image id to a verdict.")
+    try:
+        answers = {int(k): v for k, v in answers.items()}
+        order = [int(i) for i in order_shown]
+        ms = int(ms_spent)
+    except (TypeError, ValueError):
+        raise SubmissionError("Image ids and ms_spent must be integers.") from None
+    if set(answers) != image_ids:
+        raise SubmissionError("answers must cover each image of the unit exactly once.")
+    bad = sorted({v for v in answers.values() if v not in HUMAN_VERDICTS}, key=str)
+    if bad:
+        raise SubmissionError(f"Unknown verdicts {bad}; use one of {list(HUMAN_VERDICTS)}.")
+    if sorted(order) != sorted(image_ids):
+        raise SubmissionError("order_shown must list each image of the unit once.")
+    if not 0 <= ms <= MAX_MS_SPENT:
+        raise SubmissionError("ms_spent must be between 0 and 24 hours.")
+    return answers, order, ms
+
+
+def submission_payload(sub: Submission) -> dict:
+    """The response to a submission; the same every time the same client id is sent."""
+    return {
+        "client_id": str(sub.client_id),
+        "neuron": sub.neuron_id,
+        "stored": sub.created.isoformat(),
+    }
+
+
+def existing_submission(client_id: uuid.UUID, user, neuron_id: int) -> dict | None:
+    sub = Submission.objects.filter(client_id=client_id).first()
+    if sub is None:
+        return None
+    if sub.annotator_id != user.pk or sub.neuron_id != int(neuron_id):
+        raise SubmissionConflict("This client_id belongs to another submission.")
+    return submission_payload(sub)
+
+
+def do_submit_unit(
+    user, study: Study, *, client_id, neuron_id, answers, order_shown, ms_spent
+) -> dict:
+    """Store one unit's answers as the annotator's judgments; a repeated client id is a no-op.
+
+    The unit must have been given to the annotator (a lease, even an expired one).
+    """
+    client_id = check_client_id(client_id)
+    try:
+        neuron_id = int(neuron_id)
+    except (TypeError, ValueError):
+        raise SubmissionError("neuron must be an integer id.") from None
+    repeated = existing_submission(client_id, user, neuron_id)
+    if repeated is not None:
+        return repeated
+    lease = Assignment.objects.filter(annotator=user, study=study, unit_id=neuron_id).first()
+    if lease is None:
+        raise SubmissionError("This unit was not given to you.")
+    answers, order, ms = check_answers(neuron_id, answers, order_shown, ms_spent)
+    rater = human_rater(user)
+    try:
+        with transaction.atomic():
+            sub = store_submission(user, study, client_id, neuron_id, answers, order, ms, rater)
+    except IntegrityError:
+        repeated = existing_submission(client_id, user, neuron_id)
+        if repeated is not None:  # the same client id raced itself
+            return repeated
+        raise SubmissionConflict("You have answered this unit already.") from None
+    return submission_payload(sub)
+
+
+def store_submission(user, study, client_id, neuron_id, answers, order, ms, rater) -> Submission:
+    """Caller holds a transaction; raises IntegrityError if anything was stored before."""
+    sub = Submission.objects.create(
+        client_id=client_id,
+        study=study,
+        annotator=user,
+        neuron_id=neuron_id,
+        order_shown=order,
+        ms_spent=ms,
+    )
+    Judgment.objects.bulk_create(
+        Judgment(
+            rater=rater,
+            neuron_image_id=ni_id,
+            verdict=verdict,
+            submission=client_id,
+            extra={"position": order.index(ni_id) + 1},
+        )
+        for ni_id, verdict in answers.items()
+    )
+    lease = Assignment.objects.select_for_update().get(annotator=user, unit_id=neuron_id)
+    if lease.state == Assignment.State.DONE:
+        raise IntegrityError("unit already submitted")
+    reclaim = lease.state == Assignment.State.EXPIRED and not lease.is_gold
+    lease.state = Assignment.State.DONE
+    lease.save(update_fields=["state"])
+    bump_unit(neuron_id, done=1, claimed=int(reclaim))
+    return sub
+
+
+def bump_unit(neuron_id: int, *, done: int, claimed: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE annotate_unit SET done = done + %s, claimed = claimed + %s"
+            " WHERE neuron_id = %s",
+            [done, claimed, neuron_id],
+        )
+
+
+def do_undo_submission(user, study: Study, client_id) -> dict:
+    """Take back the annotator's latest submission if it is recent; the unit is theirs again."""
+    client_id = check_client_id(client_id)
+    with transaction.atomic():
+        sub = (
+            Submission.objects.select_for_update()
+            .filter(annotator=user, study=study)
+            .order_by("-created", "-id")
+            .first()
+        )
+        if sub is None or sub.client_id != client_id:
+            raise SubmissionError("Only your latest submission can be undone.")
+        if timezone.now() - sub.created > timedelta(seconds=undo_seconds()):
+            raise SubmissionError(f"Undo is possible for {undo_seconds()} seconds only.")
+        judgments = Judgment.objects.filter(rater__user=user, submission=client_id)
+        answers = {
+            str(ni): verdict for ni, verdict in judgments.values_list("neuron_image_id", "verdict")
+        }
+        judgments.delete()
+        lease = Assignment.objects.select_for_update().get(annotator=user, unit_id=sub.neuron_id)
+        lease.state = Assignment.State.OPEN
+        lease.expires = lease_expiry()
+        lease.save(update_fields=["state", "expires"])
+        bump_unit(sub.neuron_id, done=-1, claimed=0)
+        sub.delete()
+    return {"undone": str(client_id), "neuron": sub.neuron_id, "answers": answers}
