@@ -66,6 +66,7 @@ class RunSerializer(serializers.ModelSerializer):
             "created_by",
         ]
         read_only_fields = [f for f in fields if f not in ("study", "rater", "options")]
+        validators = []  # one active run per (rater, study): do_create_run says so clearly
 
     def validate_rater(self, rater: Rater) -> Rater:
         if rater.kind not in FACTORIES:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
 
 from annotate.models import Study
@@ -22,10 +21,9 @@ def do_start_run(study: Study, rater: Rater, options: dict, user) -> EvaluationR
     """Create the run, commit it, then publish it. If the broker refuses the message the run
     row is deleted again, so no queued run is left behind that no worker will ever see.
 
-    Must not be called inside a transaction: the worker has to find the committed row.
+    Call it outside a transaction (API views are not atomic): the worker must find the
+    committed row when the message arrives.
     """
-    if transaction.get_connection().in_atomic_block:
-        raise RuntimeError("do_start_run must run outside a transaction")
     from tasks.evaluation import start_run
 
     run = do_create_run(study, rater, options, user=user)
