@@ -1,0 +1,224 @@
+"""Top-k images: a manifest (CSV or JSON Lines: `layer,unit,rank,path[,activation]`) and a
+folder or zip holding the files it names.
+
+Everything is checked before anything is written: the manifest's rows, that each neuron
+exists, every image decoded in full, and what the study already holds. Images that are
+already stored (same SHA-256) are reused, so a second import of the same files changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from annotate.images import ImageInfo, ImageRejected, check_image
+from annotate.importers.archives import ImageMissing, check_relative_path, open_images
+from annotate.importers.errors import ImportReport, Problems, fail
+from annotate.importers.sources import (
+    Source,
+    iter_rows,
+    parse_float,
+    parse_int,
+    read_text,
+    source_name,
+)
+from annotate.importers.store import do_store_images
+from annotate.models import Neuron, NeuronImage, Study
+
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    line: int
+    layer: str
+    unit: int
+    rank: int
+    path: str
+    activation: float | None
+
+    @property
+    def unit_name(self) -> str:
+        return f"{self.layer}:{self.unit}"
+
+
+def check_manifest_rows(text: str, file: str, k: int) -> list[ManifestRow]:
+    """Rows that are well formed, rank in 1..k, safe paths, no rank or path given twice."""
+    problems = Problems()
+    rows: list[ManifestRow] = []
+    seen: dict[tuple, int] = {}
+    raw = iter_rows(text, file, ["layer", "unit", "rank", "path"], ["activation"], problems)
+    for line, values in raw:
+        try:
+            row = _manifest_row(line, *values, k=k)
+        except ValueError as exc:
+            problems.add(file, line, str(exc))
+            continue
+        for key, what in (
+            ((row.layer, row.unit, "rank", row.rank), f"rank {row.rank}"),
+            ((row.layer, row.unit, "path", row.path), f"image {row.path}"),
+        ):
+            if key in seen:
+                problems.add(
+                    file, line, f"{row.unit_name} has {what} twice (first on line {seen[key]})"
+                )
+                break
+        else:
+            seen[(row.layer, row.unit, "rank", row.rank)] = line
+            seen[(row.layer, row.unit, "path", row.path)] = line
+            rows.append(row)
+    problems.raise_if_any()
+    if not rows:
+        raise fail(file, "no images: the manifest has no rows")
+    return rows
+
+
+def _manifest_row(line, layer, unit, rank, path, activation, *, k: int) -> ManifestRow:
+    layer = str(layer or "").strip()
+    if not layer:
+        raise ValueError("layer is empty")
+    rank_number = parse_int(rank, "rank")
+    if not 1 <= rank_number <= k:
+        raise ValueError(f"rank {rank_number} is outside 1..{k} (the study's k)")
+    return ManifestRow(
+        line,
+        layer,
+        parse_int(unit, "unit"),
+        rank_number,
+        check_relative_path(path),
+        parse_float(activation, "activation"),
+    )
+
+
+def check_images(rows, archive, file: str, problems: Problems) -> dict[str, ImageInfo]:
+    """Read and fully decode each distinct path once (a few threads: Pillow decodes without
+    the GIL). Returns ImageInfo by path; problems name the first manifest line using it."""
+    first_line = {}
+    for row in rows:
+        first_line.setdefault(row.path, row.line)
+
+    def check(path: str):
+        try:
+            return path, check_image(archive.read(path))
+        except (ImageMissing, ImageRejected) as exc:
+            return path, exc
+
+    infos: dict[str, ImageInfo] = {}
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for path, result in pool.map(check, first_line):
+            if isinstance(result, ImageInfo):
+                infos[path] = result
+            elif isinstance(result, ImageMissing):
+                problems.add(file, first_line[path], str(result))
+            else:
+                problems.add(file, first_line[path], f"image {path}: {result}")
+    return infos
+
+
+def do_import_images(study: Study, manifest: Source, images: Source) -> ImportReport:
+    """Attach each neuron's top-k images. Takes a row lock on the study for the import."""
+    file = source_name(manifest, "manifest.csv")
+    rows = check_manifest_rows(read_text(manifest, file), file, study.k)
+    archive = open_images(images)
+    try:
+        with transaction.atomic():
+            study = Study.objects.select_for_update().get(pk=study.pk)
+            return _import(study, rows, archive, file)
+    finally:
+        archive.close()
+
+
+def _import(study: Study, rows: list[ManifestRow], archive, file: str) -> ImportReport:
+    problems = Problems()
+    neurons = dict(
+        ((layer, unit), pk)
+        for layer, unit, pk in Neuron.objects.filter(study=study, role=Neuron.Role.REAL)
+        .values_list("layer", "unit", "pk")
+        .iterator(chunk_size=BATCH)
+    )
+    for row in rows:
+        if (row.layer, row.unit) not in neurons:
+            problems.add(file, row.line, f"unknown neuron {row.unit_name}: import its label first")
+    problems.raise_if_any()
+    infos = check_images(rows, archive, file, problems)
+    problems.raise_if_any()
+    new, updated = _plan_pairs(study, rows, neurons, infos, file)
+    path_by_sha = {info.sha256: path for path, info in infos.items()}
+    ids, stored = do_store_images(
+        {info.sha256: info for info in infos.values()},
+        lambda sha: archive.read(path_by_sha[sha]),
+    )
+    NeuronImage.objects.bulk_create(
+        [
+            NeuronImage(
+                neuron_id=neurons[(row.layer, row.unit)],
+                image_id=ids[infos[row.path].sha256],
+                rank=row.rank,
+                activation=row.activation,
+            )
+            for row in new
+        ],
+        batch_size=BATCH,
+    )
+    NeuronImage.objects.bulk_update(updated, ["activation"], batch_size=BATCH)
+    return ImportReport(
+        "image",
+        file,
+        rows=len(rows),
+        created=len(new),
+        updated=len(updated),
+        unchanged=len(rows) - len(new) - len(updated),
+        images_stored=stored,
+    )
+
+
+def _plan_pairs(study, rows, neurons, infos, file):
+    """New rows, and existing pairs whose activation changes; refuses replacing an image
+    a neuron already has at a rank, or giving a neuron the same picture twice."""
+    problems = Problems()
+    existing: dict[tuple[int, int], tuple[int, str, float | None]] = {}
+    ranks_by_sha: dict[tuple[int, str], int] = {}
+    for pk, neuron_id, rank, sha, activation in (
+        NeuronImage.objects.filter(neuron__study=study)
+        .values_list("pk", "neuron_id", "rank", "image__sha256", "activation")
+        .iterator(chunk_size=BATCH)
+    ):
+        existing[(neuron_id, rank)] = (pk, sha, activation)
+        ranks_by_sha[(neuron_id, sha)] = rank
+    new, updated = [], []
+    first_line_of_sha: dict[tuple[int, str], ManifestRow] = {}
+    for row in rows:
+        neuron_id, sha = neurons[(row.layer, row.unit)], infos[row.path].sha256
+        earlier = first_line_of_sha.setdefault((neuron_id, sha), row)
+        if earlier is not row:
+            problems.add(
+                file,
+                row.line,
+                f"{row.unit_name}: {row.path} is the same image as {earlier.path} "
+                f"(line {earlier.line})",
+            )
+            continue
+        current = existing.get((neuron_id, row.rank))
+        if current is None:
+            other_rank = ranks_by_sha.get((neuron_id, sha))
+            if other_rank is not None:
+                problems.add(
+                    file, row.line, f"{row.unit_name} already has {row.path} at rank {other_rank}"
+                )
+            else:
+                new.append(row)
+        elif current[1] != sha:
+            problems.add(
+                file,
+                row.line,
+                f"{row.unit_name} already has a different image at rank {row.rank}; "
+                "imported images are not replaced",
+            )
+        elif current[2] != row.activation and row.activation is not None:
+            updated.append(NeuronImage(pk=current[0], activation=row.activation))
+    problems.raise_if_any()
+    return new, updated

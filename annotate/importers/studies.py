@@ -1,0 +1,62 @@
+"""Finding or creating the study an import goes into."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from annotate.importers.errors import ImportReport, fail
+from annotate.importers.labels import do_import_labels
+from annotate.importers.sources import Source
+from annotate.models import ConceptSet, Study
+
+
+def do_get_or_create_study(
+    name: str,
+    *,
+    target_network: str | None = None,
+    probe_dataset: str | None = None,
+    method: str | None = None,
+    concept_set: str | None = None,
+    k: int | None = None,
+    notes: str | None = None,
+) -> tuple[Study, bool]:
+    """The study called `name`; created when missing (then network and probe set are
+    needed). Options that contradict an existing study are refused, not silently ignored."""
+    wanted = {
+        "target_network": target_network,
+        "probe_dataset": probe_dataset,
+        "method": method,
+        "k": k,
+        "notes": notes,
+    }
+    wanted = {field: value for field, value in wanted.items() if value is not None}
+    if method is not None and method not in Study.Method.values:
+        raise fail("study", f"method {method!r} is not one of {', '.join(Study.Method.values)}")
+    if k is not None and not 1 <= k <= 100:
+        raise fail("study", "k must be between 1 and 100")
+    if concept_set is not None:
+        found = ConceptSet.objects.filter(name=concept_set).first()
+        if found is None:
+            raise fail("study", f"no concept set called {concept_set!r}; import it first")
+        wanted["concept_set"] = found
+    study = Study.objects.filter(name=name).first()
+    if study is None:
+        missing = [f for f in ("target_network", "probe_dataset") if f not in wanted]
+        if missing:
+            raise fail("study", f"study {name!r} does not exist; to create it give {missing}")
+        return Study.objects.create(name=name, **wanted), True
+    clashes = [f for f, value in wanted.items() if getattr(study, f) != value]
+    if clashes:
+        shown = ", ".join(f"{f}={getattr(study, f)!s}" for f in clashes)
+        raise fail("study", f"study {name!r} already exists with {shown}")
+    return study, False
+
+
+def do_import_study_labels(name: str, source: Source, **study_fields) -> tuple[Study, ImportReport]:
+    """Create the study if needed and import its labels, in one transaction."""
+    with transaction.atomic():
+        study, created = do_get_or_create_study(name, **study_fields)
+        report = do_import_labels(study, source)
+        if created:
+            report.notes.append(f"created study {study.name!r}")
+    return study, report

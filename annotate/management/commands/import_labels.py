@@ -1,0 +1,39 @@
+from django.core.management.base import BaseCommand
+
+from annotate.importers import ImportFailed
+from annotate.importers.studies import do_import_study_labels
+from annotate.management.commands._importing import failed
+from annotate.models import Study
+
+
+class Command(BaseCommand):
+    help = (
+        "Import neuron labels (CLIP-Dissect layer,unit,description,similarity or MILAN "
+        "layer,unit,description) into a study, creating the study if needed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="CSV or JSON Lines label file")
+        parser.add_argument("--study", required=True, help="study name")
+        parser.add_argument("--network", help="target network, e.g. resnet50 (new studies)")
+        parser.add_argument("--probe-dataset", help="probe dataset, e.g. broden (new studies)")
+        parser.add_argument("--method", choices=Study.Method.values)
+        parser.add_argument("--concept-set", help="name of an imported concept set")
+        parser.add_argument("--k", type=int, help="top images per neuron (default 5)")
+        parser.add_argument("--notes")
+
+    def handle(self, *args, **o):
+        try:
+            study, report = do_import_study_labels(
+                o["study"],
+                o["file"],
+                target_network=o["network"],
+                probe_dataset=o["probe_dataset"],
+                method=o["method"],
+                concept_set=o["concept_set"],
+                k=o["k"],
+                notes=o["notes"],
+            )
+        except ImportFailed as exc:
+            raise failed(exc) from None
+        self.stdout.write(f"Study {study.name!r} ({report.format}): {report.summary()}")
