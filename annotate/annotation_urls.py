@@ -1,3 +1,18 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from annotate.annotation import views
+
+urlpatterns = [
+    path("studies/<int:study_id>/", views.annotate_page, name="annotation-page"),
+    path("studies/<int:study_id>/next/", views.next_units, name="annotation-next"),
+    path("studies/<int:study_id>/submit/", views.submit, name="annotation-submit"),
+    path("studies/<int:study_id>/undo/", views.undo, name="annotation-undo"),
+    path(
+        "studies/<int:study_id>/images/<int:neuron_image_id>/",
+        views.unit_image,
+        name="annotation-image",
+    ),
+    path("studies/<int:study_id>/manage/", views.manage, name="annotation-manage"),
+    path("join/<str:token>/", views.join, name="annotation-join"),
+    path("crowd/<str:token>/", views.crowd, name="annotation-crowd"),
+]

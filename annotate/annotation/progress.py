@@ -1,0 +1,71 @@
+"""What staff see: progress per unit and per annotator, with gold accuracy."""
+
+from statistics import median
+
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Max, Q, Sum
+
+from annotate.annotation.quality import gold_accuracy, gold_counts
+from annotate.models import Study, StudyAnnotator, Submission, Unit
+
+UNITS_PER_PAGE = 100
+
+
+def study_summary(study: Study) -> dict:
+    totals = Unit.objects.filter(study=study, is_gold=False).aggregate(
+        units=Count("neuron"),
+        complete=Count("neuron", filter=Q(done__gte=study.overlap)),
+        claimed=Sum("claimed"),
+        done=Sum("done"),
+    )
+    totals["in_flight"] = (totals["claimed"] or 0) - (totals["done"] or 0)
+    totals["wanted"] = totals["units"] * study.overlap
+    totals["gold_units"] = Unit.objects.filter(study=study, is_gold=True).count()
+    return totals
+
+
+def annotator_rows(study: Study, min_accuracy: float) -> list[dict]:
+    """One row per annotator: submissions, median seconds per unit, gold accuracy."""
+    accuracy = gold_accuracy(study)
+    answered = gold_counts(study)
+    stats = {
+        row["annotator_id"]: row
+        for row in Submission.objects.filter(study=study)
+        .values("annotator_id")
+        .annotate(n=Count("id"), last=Max("created"))
+    }
+    ms = {}
+    for annotator_id, spent in Submission.objects.filter(study=study).values_list(
+        "annotator_id", "ms_spent"
+    ):
+        ms.setdefault(annotator_id, []).append(spent)
+    rows = []
+    for member in StudyAnnotator.objects.filter(study=study).select_related("user__rater"):
+        rater = getattr(member.user, "rater", None)
+        acc = accuracy.get(rater.pk) if rater else None
+        stat = stats.get(member.user_id, {})
+        rows.append(
+            {
+                "username": member.user.username,
+                "platform": member.get_platform_display(),
+                "submitted": stat.get("n", 0),
+                "last": stat.get("last"),
+                "median_seconds": median(ms[member.user_id]) / 1000
+                if member.user_id in ms
+                else None,
+                "gold_answered": answered.get(rater.pk, 0) if rater else 0,
+                "gold_accuracy": acc,
+                "excluded": acc is not None and acc < min_accuracy,
+            }
+        )
+    return sorted(rows, key=lambda r: (-r["submitted"], r["username"]))
+
+
+def unit_page(study: Study, page: int):
+    units = (
+        Unit.objects.filter(study=study)
+        .select_related("neuron")
+        .annotate(in_flight=F("claimed") - F("done"))
+        .order_by("is_gold", "done", "neuron_id")
+    )
+    return Paginator(units, UNITS_PER_PAGE).get_page(page)

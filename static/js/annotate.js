@@ -1,0 +1,187 @@
+// Keyboard-first annotation page (issue 5). Answers go to an outbox kept in localStorage and are
+// sent until the server has them, so a dropped connection or a reload never loses work.
+(function () {
+  "use strict";
+  const root = document.getElementById("annotator");
+  if (!root) return;
+  const $ = (id) => document.getElementById(id);
+  const OUTBOX = "nj-outbox-" + root.dataset.study;
+  const UNDO_MS = 55 * 1000;  // a little under the server's window
+  const state = { unit: null, queue: [], answers: {}, shownAt: 0, last: null, sending: false, retryMs: 1000 };
+
+  function outbox() { return JSON.parse(localStorage.getItem(OUTBOX) || "[]"); }
+  function saveOutbox(items) { localStorage.setItem(OUTBOX, JSON.stringify(items)); }
+  function pendingNeurons() { return new Set(outbox().map((s) => s.neuron)); }
+
+  async function post(url, body) {
+    const response = await fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf },
+      body: JSON.stringify(body),
+    });
+    let data = {};
+    try { data = await response.json(); } catch (e) { /* an HTML error page */ }
+    return { status: response.status, data };
+  }
+
+  function say(text, kind) { const s = $("status"); s.textContent = text; s.className = "status " + (kind || ""); }
+
+  function newId() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    return "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) =>
+      (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16));
+  }
+
+  // --- units -----------------------------------------------------------------------------
+  async function fetchNext() {
+    const { status, data } = await post(root.dataset.nextUrl, { prefetch: 1 });
+    if (status !== 200) { say(data.error || "Could not load the next unit; retrying…", "error"); setTimeout(fetchNext, 3000); return; }
+    const skip = pendingNeurons();
+    const units = data.units.filter((u) => !skip.has(u.neuron) && !(state.unit && u.neuron === state.unit.neuron));
+    state.queue = units;
+    units.forEach((u) => u.images.forEach((img) => { new Image().src = img.url; }));  // preload
+    showProgress(data.progress);
+    if (!state.unit) showNext(data.progress);
+  }
+
+  function showNext(progress) {
+    state.unit = state.queue.shift() || null;
+    if (!state.unit) {
+      $("unit").hidden = true;
+      if (progress && progress.finished && !outbox().length) finish(progress);
+      return;
+    }
+    render(state.unit, {});
+  }
+
+  function render(unit, answers) {
+    state.answers = Object.assign({}, answers);
+    state.shownAt = performance.now();
+    $("label").textContent = unit.label;
+    $("max-key").textContent = Math.min(unit.images.length, 10) % 10;
+    const list = $("images");
+    list.replaceChildren(...unit.images.map((img, i) => {
+      const li = document.createElement("li");
+      li.className = "image"; li.dataset.id = img.id;
+      const pic = document.createElement("img");
+      pic.src = img.url; pic.alt = "image " + (i + 1); pic.width = 224; pic.height = 224;
+      const key = document.createElement("span");
+      key.className = "key"; key.textContent = i < 10 ? String((i + 1) % 10) : "";
+      const verdict = document.createElement("span"); verdict.className = "verdict";
+      li.append(pic, key, verdict);
+      li.addEventListener("click", () => flip(i));
+      return li;
+    }));
+    $("unit").hidden = false; $("finished").hidden = true;
+    paint();
+  }
+
+  function paint() {
+    document.querySelectorAll("#images .image").forEach((li) => {
+      const v = state.answers[li.dataset.id] || "";
+      li.dataset.verdict = v;
+      li.querySelector(".verdict").textContent = { yes: "yes", no: "no", skip: "skip", unclear: "unclear" }[v] || "?";
+    });
+  }
+
+  function setAll(verdict) { state.unit.images.forEach((img) => { state.answers[img.id] = verdict; }); paint(); }
+
+  function flip(index) {
+    const img = state.unit.images[index];
+    if (!img) return;
+    state.answers[img.id] = state.answers[img.id] === "yes" ? "no" : "yes";
+    paint();
+  }
+
+  // --- submit, outbox, undo ------------------------------------------------------------------
+  function submitUnit() {
+    const unit = state.unit;
+    const missing = unit.images.filter((img) => !state.answers[img.id]).length;
+    if (missing) { say(`Answer every image first (${missing} left): y / n for all, 1–${Math.min(unit.images.length, 10) % 10} to flip one.`, "error"); return; }
+    const submission = {
+      client_id: newId(), neuron: unit.neuron, answers: state.answers,
+      order_shown: unit.images.map((img) => img.id), ms_spent: Math.round(performance.now() - state.shownAt),
+    };
+    saveOutbox(outbox().concat([submission]));
+    state.last = { submission, unit, at: Date.now(), undone: false };
+    state.unit = null;
+    showNext(null);
+    flush();
+  }
+
+  async function flush() {
+    if (state.sending) return;
+    state.sending = true;
+    try {
+      let items = outbox();
+      while (items.length) {
+        const item = items[0];
+        let result;
+        try { result = await post(root.dataset.submitUrl, item); } catch (e) { result = { status: 0, data: {} }; }
+        if (result.status === 200 || result.status === 409 || result.status === 400) {
+          if (result.status !== 200) say("Not stored: " + (result.data.error || "rejected"), "error");
+          saveOutbox(outbox().filter((s) => s.client_id !== item.client_id));
+          items = outbox();
+          state.retryMs = 1000;
+        } else {
+          say(`Connection problem: ${items.length} answer(s) kept in this browser, retrying…`, "error");
+          setTimeout(flush, state.retryMs);
+          state.retryMs = Math.min(state.retryMs * 2, 30000);
+          return;
+        }
+      }
+      say("All answers saved.", "ok");
+      await fetchNext();
+    } finally { state.sending = false; }
+  }
+
+  async function undoLast() {
+    const last = state.last;
+    if (!last || last.undone || Date.now() - last.at > UNDO_MS) { say("Nothing to undo.", "error"); return; }
+    const queued = outbox();
+    if (queued.some((s) => s.client_id === last.submission.client_id)) {
+      saveOutbox(queued.filter((s) => s.client_id !== last.submission.client_id));
+    } else {
+      const { status, data } = await post(root.dataset.undoUrl, { client_id: last.submission.client_id });
+      if (status !== 200) { say(data.error || "Could not undo.", "error"); return; }
+    }
+    last.undone = true;
+    if (state.unit) state.queue.unshift(state.unit);
+    state.unit = last.unit;
+    render(last.unit, last.submission.answers);
+    say("Undone: change your answers and press Enter.", "ok");
+  }
+
+  function showProgress(p) {
+    const total = p.quota || 0;
+    $("progress-fill").style.width = total ? Math.min(100, (100 * p.done) / total) + "%" : "100%";
+    $("progress-fill").classList.toggle("open-ended", !total);
+    $("progress-text").textContent = total ? `${p.done} of ${total} units · ${p.left} left` : `${p.done} units done`;
+  }
+
+  function finish(progress) {
+    $("finished").hidden = false;
+    if (progress.completion_code) { $("completion").hidden = false; $("completion-code").textContent = progress.completion_code; }
+  }
+
+  // --- keyboard ------------------------------------------------------------------------------
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const help = $("help");
+    if (event.key === "?") { help.open ? help.close() : help.showModal(); event.preventDefault(); return; }
+    if (help.open) return;
+    if (event.key === "u") { undoLast(); return; }
+    if (!state.unit) return;
+    if (/^[0-9]$/.test(event.key)) { flip((Number(event.key) + 9) % 10); }
+    else if (event.key === "y") setAll("yes");
+    else if (event.key === "n") setAll("no");
+    else if (event.key === "s") setAll("skip");
+    else if (event.key === "l") setAll("unclear");
+    else if (event.key === "Enter") submitUnit();
+    else return;
+    event.preventDefault();
+  });
+  window.addEventListener("online", flush);
+
+  if (outbox().length) flush(); else fetchNext();
+})();
