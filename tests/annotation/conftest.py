@@ -1,0 +1,30 @@
+"""A small study that alice and bob annotate; charlie is in no study."""
+
+import uuid
+
+import pytest
+
+from annotate.annotation.members import do_create_invite, do_join_study
+from annotate.models import AnnotationSettings
+
+
+@pytest.fixture
+def study(make_study, staff, annotators):
+    study = make_study("annotated", neurons=6, k=3)
+    AnnotationSettings.objects.create(study=study, shuffle_images=False, gold_rate=0)
+    invite = do_create_invite(study, staff)
+    for name in ("alice", "bob"):
+        do_join_study(annotators[name], invite)
+    return study
+
+
+def answer_all(unit: dict, verdict: str = "yes") -> dict:
+    """The submit arguments answering every image of a unit payload with one verdict."""
+    ids = [img["id"] for img in unit["images"]]
+    return {
+        "client_id": uuid.uuid4(),
+        "neuron_id": unit["neuron"],
+        "answers": {i: verdict for i in ids},
+        "order_shown": ids,
+        "ms_spent": 1500,
+    }
