@@ -4,5 +4,6 @@ from annotate import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("studies/import/", views.study_import, name="study-import"),
     path("studies/<int:study_id>/", views.study_detail, name="study-detail"),
 ]

@@ -1,7 +1,15 @@
-from django.db.models import Count, Q
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.contrib.auth.decorators import user_passes_test
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q
+from django.shortcuts import get_object_or_404, redirect, render
 
-from annotate.models import Neuron, Study
+from annotate.forms import StudyImportForm
+from annotate.importers import ImportFailed
+from annotate.importers.upload import do_import_study_upload
+from annotate.models import Neuron, NeuronImage, Study
+
+NEURONS_PER_PAGE = 48
 
 
 def home(request):
@@ -12,10 +20,42 @@ def home(request):
 
 
 def study_detail(request, study_id: int):
-    study = get_object_or_404(Study, pk=study_id)
+    """Neurons with label, layer:unit, method score and top-k images; paged, by layer."""
+    study = get_object_or_404(Study.objects.select_related("concept_set"), pk=study_id)
+    layer = request.GET.get("layer", "")
     neurons = (
         study.neurons.filter(role=Neuron.Role.REAL)
         .order_by("layer", "unit")
-        .prefetch_related("images__image")[:200]
+        .prefetch_related(
+            Prefetch(
+                "images",
+                queryset=NeuronImage.objects.filter(is_distractor=False)
+                .select_related("image")
+                .order_by("rank"),
+            )
+        )
     )
-    return render(request, "annotate/study_detail.html", {"study": study, "neurons": neurons})
+    if layer:
+        neurons = neurons.filter(layer=layer)
+    page = Paginator(neurons, NEURONS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "annotate/study_detail.html",
+        {"study": study, "neurons": page.object_list, "page": page, "layer": layer},
+    )
+
+
+@user_passes_test(lambda user: user.is_staff)
+def study_import(request):
+    form = StudyImportForm(request.POST or None, request.FILES or None)
+    problems = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            study, reports = do_import_study_upload(form.upload(), owner=request.user)
+        except ImportFailed as exc:
+            problems = exc
+        else:
+            for report in reports:
+                messages.success(request, report.summary())
+            return redirect("study-detail", study.pk)
+    return render(request, "annotate/import.html", {"form": form, "problems": problems})
