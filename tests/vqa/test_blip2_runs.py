@@ -1,0 +1,79 @@
+"""BLIP-2 through the shared run machinery: a worker killed mid-chunk, then resumed."""
+
+import pytest
+
+from evaluation import runs
+from evaluation.models import Judgment, Rater, RunChunk, RunStatus
+
+pytestmark = pytest.mark.django_db
+
+
+class WorkerKilled(BaseException):
+    """Like SIGKILL, it escapes `except Exception`: the chunk is left claimed and running."""
+
+
+@pytest.fixture(autouse=True)
+def _fresh_worker_cache():
+    runs._RATERS.clear()
+    yield
+    runs._RATERS.clear()
+
+
+def _kill_after_first_batch(progress: dict) -> None:
+    raise WorkerKilled
+
+
+def test_killed_worker_resumes_with_exactly_one_judgment_per_pair(make_study, tiny_dir):
+    study = make_study(neurons=4, k=3, labels=["red", "blue striped", "dog", "sky water"])
+    rater = Rater.objects.create(
+        name="tiny blip2", kind="vqa_blip2", params={"model": str(tiny_dir), "batch_size": 2}
+    )
+    run = runs.do_create_run(study, rater, options={"store_every": 5, "device": "cpu"})
+    [chunk_id] = runs.do_plan_run(run.pk, chunk_pairs=100)
+
+    with pytest.raises(WorkerKilled):
+        runs.do_rate_chunk(chunk_id, worker="gpu1", on_progress=_kill_after_first_batch)
+    assert Judgment.objects.filter(rater=rater).count() == 5
+    assert RunChunk.objects.get(pk=chunk_id).status == RunChunk.Status.RUNNING
+
+    runs._RATERS.clear()  # a new worker process loads the model again
+    assert runs.stale_chunk_ids(dead_worker="gpu1") == [chunk_id]
+    assert runs.do_rate_chunk(chunk_id, worker="gpu2").rated == 7
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE and run.done_pairs == 12
+    judged = Judgment.objects.filter(rater=rater)
+    assert sorted(judged.values_list("neuron_image_id", flat=True)) == sorted(
+        runs.study_pairs(study).values_list("id", flat=True)
+    )
+    assert {j.verdict for j in judged} <= {"yes", "no"}
+    assert all(0.0 <= j.score <= 1.0 and set(j.extra) == {"p_yes", "p_no"} for j in judged)
+    assert run.notes["blip2_scoring"] == "one_pass"
+    assert {"load", "embed_images", "score", "store"} <= set(run.stage_seconds)
+
+
+def test_resumed_scores_match_an_uninterrupted_run(make_study, tiny_dir):
+    study = make_study(neurons=3, k=2, labels=["red", "cat"])
+    params = {"model": str(tiny_dir)}
+    killed = Rater.objects.create(name="killed", kind="vqa_blip2", params=params)
+    steady = Rater.objects.create(
+        name="steady", kind="vqa_blip2", params={**params, "batch_size": 3}
+    )
+    first = runs.do_create_run(study, killed, options={"store_every": 2})
+    [chunk_id] = runs.do_plan_run(first.pk, chunk_pairs=100)
+    with pytest.raises(WorkerKilled):
+        runs.do_rate_chunk(chunk_id, worker="a", on_progress=_kill_after_first_batch)
+    runs.stale_chunk_ids(dead_worker="a")
+    runs.do_rate_chunk(chunk_id, worker="b")
+
+    second = runs.do_create_run(study, steady)
+    for chunk in runs.do_plan_run(second.pk, chunk_pairs=100):
+        runs.do_rate_chunk(chunk, worker="c")
+
+    def scores(rater):
+        return dict(Judgment.objects.filter(rater=rater).values_list("neuron_image_id", "score"))
+
+    resumed, uninterrupted = scores(killed), scores(steady)
+    assert resumed.keys() == uninterrupted.keys() and len(resumed) == 6
+    for pair_id, score in uninterrupted.items():
+        assert resumed[pair_id] == pytest.approx(score, abs=1e-5)
