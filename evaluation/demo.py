@@ -1,0 +1,54 @@
+"""OpenCLIP raters for the demo study: the real ViT-B-32 when its weights are here, else the
+small demo CLIP trained on synthetic shapes (evaluation/demo_model, scripts/train_demo_clip.py).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from annotate.models import Study
+from evaluation.models import EvaluationRun, Rater, RunStatus
+from evaluation.raters.base import RaterUnavailable
+from evaluation.raters.clip_spec import DEFAULT_MODEL, DEFAULT_PRETRAINED, DEMO_MODEL
+from evaluation.runs import do_create_run, do_get_rater
+
+log = logging.getLogger(__name__)
+KINDS = (Rater.Kind.OPENCLIP_ES, Rater.Kind.OPENCLIP_CP)
+
+
+def real_weights_present() -> bool:
+    """Whether the default pretrained weights are in a local cache (no network is tried)."""
+    try:
+        from evaluation.raters.clip_encoder import _cached_tag_file
+        from evaluation.raters.clip_spec import ClipSpec
+
+        _cached_tag_file(ClipSpec(DEFAULT_MODEL, DEFAULT_PRETRAINED, None, "fp32"))
+    except RaterUnavailable:
+        return False
+    return True
+
+
+def demo_rater_params() -> dict:
+    if real_weights_present():
+        return {"model": DEFAULT_MODEL, "pretrained": DEFAULT_PRETRAINED}
+    return {"model": DEMO_MODEL}
+
+
+def do_setup_demo_raters(study: Study, start: bool = True) -> list[Rater]:
+    """Create the demo ES and CP raters and queue a run of each on `study`. Idempotent: a
+    rater that already has an active or finished run on the study is left alone."""
+    from tasks.evaluation import enqueue_run
+
+    params = demo_rater_params()
+    raters = [do_get_rater(kind, params) for kind in KINDS]
+    for rater in raters:
+        started = EvaluationRun.objects.filter(
+            rater=rater,
+            study=study,
+            status__in=[RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.DONE],
+        ).exists()
+        if start and not started:
+            run = do_create_run(study, rater, options={})
+            enqueue_run(run.pk)
+            log.info("queued demo run %s of %s", run.pk, rater.name)
+    return raters

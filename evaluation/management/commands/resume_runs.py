@@ -1,0 +1,38 @@
+"""manage.py resume_runs: queue again every failed or cancelled run (or those given by id),
+and every active run's chunks whose worker stopped reporting. Judged pairs are kept."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from evaluation import runs
+from evaluation.models import EvaluationRun, RunStatus
+
+
+class Command(BaseCommand):
+    help = "Resume failed/cancelled runs and re-queue chunks of dead workers."
+
+    def add_arguments(self, parser):
+        parser.add_argument("run_ids", nargs="*", type=int)
+        parser.add_argument("--failed-only", action="store_true", help="leave cancelled runs")
+
+    def handle(self, *args, **opts):
+        from tasks.evaluation import requeue_chunks, start_run
+
+        statuses = (
+            [RunStatus.FAILED] if opts["failed_only"] else [RunStatus.FAILED, RunStatus.CANCELLED]
+        )
+        todo = EvaluationRun.objects.filter(status__in=statuses)
+        if opts["run_ids"]:
+            todo = todo.filter(pk__in=opts["run_ids"])
+        for run in todo:
+            planned = run.chunks.exists()
+            chunk_ids = runs.do_resume_run(run.pk)
+            if planned:
+                requeue_chunks(chunk_ids)
+            else:
+                start_run.delay(run.pk)
+            self.stdout.write(f"run {run.pk} resumed ({len(chunk_ids)} chunk(s) to go)")
+        stale = runs.stale_chunk_ids()
+        requeue_chunks(stale)
+        self.stdout.write(f"{len(stale)} stale chunk(s) re-queued")

@@ -1,0 +1,108 @@
+"""Run pages: start a run from the study page, poll its status, cancel or resume it."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from annotate.models import Study
+from evaluation.api.start import QueueUnavailable, do_start_run
+from evaluation.forms import StartRunForm
+from evaluation.models import EvaluationRun
+from evaluation.runs import RunConflict, do_cancel_run, do_get_rater, do_resume_run
+
+
+def run_status(run: EvaluationRun) -> dict:
+    return {
+        "id": run.pk,
+        "rater": run.rater.name,
+        "status": run.status,
+        "done_pairs": run.done_pairs,
+        "total_pairs": run.total_pairs,
+        "progress": round(run.progress, 4),
+        "wall_seconds": run.wall_seconds,
+        "stage_seconds": run.stage_seconds,
+        "notes": run.notes,
+        "error": run.error,
+    }
+
+
+@staff_member_required
+@require_POST
+def start_run(request: HttpRequest, study_id: int) -> HttpResponse:
+    study = get_object_or_404(Study, pk=study_id)
+    form = StartRunForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("__all__", []) or form.errors.as_text().splitlines():
+            messages.error(request, f"Run not started: {error}")
+        return redirect("study-detail", study_id=study.pk)
+    rater = do_get_rater(form.cleaned_data["kind"], form.cleaned_data["params"])
+    try:
+        run = do_start_run(study, rater, form.cleaned_data["options"], request.user)
+    except (RunConflict, QueueUnavailable) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Run {run.pk} of {rater.name} queued.")
+    return redirect("study-detail", study_id=study.pk)
+
+
+def _readable(notes: dict) -> list[tuple[str, str]]:
+    def text(value) -> str:
+        if isinstance(value, list):
+            return ", ".join(map(str, value))
+        return json.dumps(value) if isinstance(value, dict) else str(value)
+
+    return [(name.replace("_", " "), text(value)) for name, value in notes.items()]
+
+
+@login_required
+def status(request: HttpRequest, run_id: int) -> JsonResponse:
+    run = get_object_or_404(EvaluationRun.objects.select_related("rater"), pk=run_id)
+    return JsonResponse(run_status(run))
+
+
+@staff_member_required
+def detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(EvaluationRun.objects.select_related("rater", "study"), pk=run_id)
+    return render(
+        request,
+        "evaluation/run_detail.html",
+        {"run": run, "notes": _readable(run.notes), "chunks": run.chunks.order_by("index")[:500]},
+    )
+
+
+@staff_member_required
+@require_POST
+def cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(EvaluationRun, pk=run_id)
+    if do_cancel_run(run.pk):
+        messages.success(request, f"Run {run.pk} cancelled; judgments made so far are kept.")
+    return redirect("study-detail", study_id=run.study_id)
+
+
+@staff_member_required
+@require_POST
+def resume(request: HttpRequest, run_id: int) -> HttpResponse:
+    from tasks.evaluation import requeue_chunks
+    from tasks.evaluation import start_run as start_task
+
+    run = get_object_or_404(EvaluationRun, pk=run_id)
+    if run.status not in ("failed", "cancelled"):
+        messages.error(
+            request, f"Run {run.pk} is {run.status}; only failed or cancelled runs resume."
+        )
+        return redirect("study-detail", study_id=run.study_id)
+    planned = run.chunks.exists()
+    chunk_ids = do_resume_run(run.pk)
+    if planned:
+        requeue_chunks(chunk_ids)
+    else:  # cancelled before a worker planned it
+        start_task.delay(run.pk)
+    messages.success(request, f"Run {run.pk} resumed.")
+    return redirect("study-detail", study_id=run.study_id)
