@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from annotate.api.annotation import AnnotationViewSet
 from annotate.api.views import ConceptSetViewSet, NeuronViewSet, StudyViewSet
 from evaluation.api.views import JudgmentViewSet, RaterViewSet, RunViewSet
 
@@ -15,6 +16,7 @@ router.register("neurons", NeuronViewSet, basename="neuron")
 router.register("raters", RaterViewSet, basename="rater")
 router.register("runs", RunViewSet, basename="run")
 router.register("judgments", JudgmentViewSet, basename="judgment")
+router.register("annotate", AnnotationViewSet, basename="annotate")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),

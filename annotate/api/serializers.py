@@ -122,3 +122,49 @@ class ProblemSerializer(serializers.Serializer):
 class ImportFailedSerializer(serializers.Serializer):
     detail = serializers.CharField()
     problems = ProblemSerializer(many=True)
+
+
+class NextUnitsRequestSerializer(serializers.Serializer):
+    prefetch = serializers.IntegerField(min_value=0, max_value=10, default=1)
+
+
+class UnitImageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.CharField()
+
+
+class UnitSerializer(serializers.Serializer):
+    neuron = serializers.IntegerField()
+    label = serializers.CharField()
+    images = UnitImageSerializer(many=True)
+
+
+class NextUnitsSerializer(serializers.Serializer):
+    units = UnitSerializer(many=True)
+    progress = serializers.DictField()
+
+
+HUMAN_VERDICTS = ["yes", "no", "skip", "unclear"]
+
+
+class SubmitSerializer(serializers.Serializer):
+    client_id = serializers.UUIDField(help_text="Made by the client; resending it is harmless")
+    neuron = serializers.IntegerField(min_value=1)
+    answers = serializers.DictField(
+        child=serializers.ChoiceField(choices=HUMAN_VERDICTS),
+        help_text="Neuron-image id -> verdict, for every image of the unit",
+    )
+    order_shown = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), max_length=200, default=list
+    )
+    ms_spent = serializers.IntegerField(min_value=0, max_value=24 * 3600 * 1000)
+
+
+class SubmittedSerializer(serializers.Serializer):
+    client_id = serializers.UUIDField()
+    neuron = serializers.IntegerField()
+    stored = serializers.DateTimeField()
+
+
+class UndoSerializer(serializers.Serializer):
+    client_id = serializers.UUIDField()

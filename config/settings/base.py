@@ -167,6 +167,7 @@ SPECTACULAR_SETTINGS.update(
         "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
         "REDOC_DIST": "SIDECAR",
         "COMPONENT_SPLIT_REQUEST": True,
+        "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     }
 )
 # Failed sign-ins allowed per (username, address) within the window; 5x that per address.
