@@ -39,7 +39,9 @@ def read_bytes(source: Source, name: str) -> bytes:
         if not path.is_file():
             raise fail(name, f"file not found: {path}")
         if path.stat().st_size > limit:
-            raise fail(name, f"file is {path.stat().st_size:,} bytes, over the {limit:,} limit")
+            raise fail(
+                name, f"file is {path.stat().st_size:,} bytes, over the {limit:,}-byte limit"
+            )
         data = path.read_bytes()
     else:
         size = getattr(source, "size", None)
