@@ -1,0 +1,194 @@
+"""Agreement between two raters on the items both judged, for every pair of raters at once.
+
+Everything is computed from the 2x2 table of counts (a = both yes, b = first yes and second
+no, c = first no and second yes, d = both no), so bootstrap resamples only re-add counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy import sparse
+
+METRICS = ("n", "percent", "iou", "kappa", "pabak", "ac1", "positive", "negative")
+DEFINITIONS = {
+    "n": "items judged yes or no by both raters",
+    "percent": "(a + d) / n: share of common items with the same verdict",
+    "iou": "a / (a + b + c) = |A ∩ B| / |A ∪ B| over the sets of items each rater calls yes, "
+    "counting only items both judged (the reference study's |A ∩ H| / |A ∪ H|)",
+    "kappa": "Cohen's kappa (p_o - p_e) / (1 - p_e), p_e from each rater's own yes-rate",
+    "pabak": "prevalence- and bias-adjusted kappa, 2 p_o - 1",
+    "ac1": "Gwet's AC1, (p_o - p_e) / (1 - p_e) with p_e = 2 π (1 - π), π the mean yes-rate",
+    "positive": "positive agreement 2a / (2a + b + c)",
+    "negative": "negative agreement 2d / (2d + b + c)",
+}
+
+
+@dataclass(frozen=True)
+class PairAgreement:
+    first: str
+    second: str
+    n: int
+    percent: float
+    iou: float
+    kappa: float
+    pabak: float
+    ac1: float
+    positive: float
+    negative: float
+    a: int
+    b: int
+    c: int
+    d: int
+    ci: dict[str, tuple[float, float]]
+
+
+def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def metrics_from_counts(a, b, c, d) -> dict[str, np.ndarray]:
+    """Every metric, element-wise over arrays of counts of any (equal) shape."""
+    a, b, c, d = (np.asarray(x, dtype=float) for x in (a, b, c, d))
+    n = a + b + c + d
+    po = _div(a + d, n)
+    p1, p2 = _div(a + b, n), _div(a + c, n)
+    pe = p1 * p2 + (1 - p1) * (1 - p2)
+    pi = (p1 + p2) / 2
+    pe_g = 2 * pi * (1 - pi)
+    return {
+        "n": n,
+        "percent": po,
+        "iou": _div(a, a + b + c),
+        "kappa": _div(po - pe, 1 - pe),
+        "pabak": 2 * po - 1,
+        "ac1": _div(po - pe_g, 1 - pe_g),
+        "positive": _div(2 * a, 2 * a + b + c),
+        "negative": _div(2 * d, 2 * d + b + c),
+    }
+
+
+def upper_pairs(n_raters: int) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(n_raters) for j in range(i + 1, n_raters)]
+
+
+def cell_indicators(votes: np.ndarray, pairs: list[tuple[int, int]]) -> np.ndarray:
+    """(n_items, n_pairs, 4) float32 one-hot of the a/b/c/d cell each item falls in."""
+    yes = (votes == 1).astype(np.float32)
+    no = (votes == 0).astype(np.float32)
+    first = np.array([p[0] for p in pairs], dtype=np.int64)
+    second = np.array([p[1] for p in pairs], dtype=np.int64)
+    return np.stack(
+        [
+            yes[:, first] * yes[:, second],
+            yes[:, first] * no[:, second],
+            no[:, first] * yes[:, second],
+            no[:, first] * no[:, second],
+        ],
+        axis=-1,
+    )
+
+
+def group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum rows of `values` (n, ...) into `n_groups` rows by group index."""
+    flat = values.reshape(len(values), -1)
+    onehot = sparse.csr_matrix(
+        (np.ones(len(groups), dtype=flat.dtype), (groups, np.arange(len(groups)))),
+        shape=(n_groups, len(groups)),
+    )
+    return np.asarray(onehot @ flat).reshape((n_groups, *values.shape[1:]))
+
+
+@lru_cache(maxsize=8)
+def bootstrap_weights(n: int, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, n) float32: how many times each unit is drawn in each resample.
+
+    Memoised and read-only: every figure of a report resamples the same neurons.
+    """
+    draws = np.random.default_rng(seed).integers(0, n, size=(n_boot, n), dtype=np.int32)
+    flat = (draws + (np.arange(n_boot, dtype=np.int32) * n)[:, None]).ravel()
+    weights = np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float32)
+    weights.flags.writeable = False
+    return weights
+
+
+def nan_percentiles(values: np.ndarray, qs: tuple[float, float]) -> np.ndarray:
+    """Linear-interpolated quantiles along axis 0 ignoring nan; (..., len(qs)).
+
+    np.nanquantile loops in Python over columns; sorting once puts nan last, so each
+    column's quantile is read at a position scaled by its count of valid values.
+    """
+    ordered = np.sort(values, axis=0)
+    valid = (~np.isnan(values)).sum(axis=0)
+    out = []
+    for q in qs:
+        pos = np.clip((valid - 1) * q, 0, None)
+        low = np.floor(pos).astype(np.int64)
+        high = np.minimum(low + 1, np.maximum(valid - 1, 0))
+        frac = pos - low
+        lo_v = np.take_along_axis(ordered, low[None], axis=0)[0]
+        hi_v = np.take_along_axis(ordered, high[None], axis=0)[0]
+        out.append(np.where(valid > 0, lo_v + (hi_v - lo_v) * frac, np.nan))
+    return np.stack(out, axis=-1)
+
+
+def bootstrap_intervals(
+    unit_counts: np.ndarray,
+    n_boot: int,
+    seed: int,
+    metrics: tuple[str, ...],
+    level: float = 0.95,
+) -> dict[str, np.ndarray]:
+    """Percentile CIs, resampling units (neurons): unit_counts is (n_units, ..., 4).
+
+    Returns metric -> array (..., 2) of (low, high).
+    """
+    n_units = len(unit_counts)
+    shape = unit_counts.shape[1:-1]
+    if n_units == 0 or n_boot <= 0:
+        return {m: np.full((*shape, 2), np.nan) for m in metrics}
+    weights = bootstrap_weights(n_units, n_boot, seed)
+    flat = unit_counts.reshape(n_units, -1).astype(np.float32)
+    resampled = (weights @ flat).reshape(n_boot, *shape, 4)
+    values = metrics_from_counts(*np.moveaxis(resampled, -1, 0))
+    alpha = (1 - level) / 2
+    return {m: nan_percentiles(values[m], (alpha, 1 - alpha)) for m in metrics}
+
+
+def pairwise_agreement(
+    votes: np.ndarray,
+    raters: list[str],
+    units: np.ndarray,
+    n_units: int,
+    n_boot: int = 500,
+    seed: int = 0,
+    ci_metrics: tuple[str, ...] = ("percent", "iou", "kappa", "ac1"),
+) -> list[PairAgreement]:
+    """Every pair of raters; CIs by resampling `units` (the neuron of each row) with replacement."""
+    pairs = upper_pairs(len(raters))
+    if not pairs or len(votes) == 0:
+        return []
+    cells = cell_indicators(votes, pairs)
+    unit_counts = group_sums(cells, units, n_units)
+    totals = unit_counts.sum(axis=0)
+    values = metrics_from_counts(*np.moveaxis(totals, -1, 0))
+    cis = bootstrap_intervals(unit_counts, n_boot, seed, ci_metrics)
+    result = []
+    for p, (i, j) in enumerate(pairs):
+        a, b, c, d = (int(x) for x in totals[p])
+        result.append(
+            PairAgreement(
+                first=raters[i],
+                second=raters[j],
+                a=a,
+                b=b,
+                c=c,
+                d=d,
+                ci={m: (float(cis[m][p, 0]), float(cis[m][p, 1])) for m in ci_metrics},
+                **{m: (int(values[m][p]) if m == "n" else float(values[m][p])) for m in METRICS},
+            )
+        )
+    return result

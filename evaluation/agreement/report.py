@@ -1,0 +1,259 @@
+"""One call that computes every agreement figure of a study from its long judgment table."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from evaluation.agreement.by_reference import (
+    ReferenceRow,
+    YesRateRow,
+    against_reference,
+    yes_rates,
+)
+from evaluation.agreement.calibration import CalibrationCurve, has_scores, sweep
+from evaluation.agreement.consensus import (
+    DAWID_SKENE,
+    MAJORITY,
+    AnnotatorReliability,
+    build_consensus,
+)
+from evaluation.agreement.disagreement import NeuronDisagreement, most_disputed
+from evaluation.agreement.multi import MultiRaterAgreement, multi_rater_agreement
+from evaluation.agreement.neuron_level import check_rule, neuron_votes
+from evaluation.agreement.pairwise import DEFINITIONS, PairAgreement, pairwise_agreement
+from evaluation.agreement.ratings import MISSING, Ratings, build_ratings
+from evaluation.agreement.sanity_checks import SanityRow, sanity_table
+
+HUMAN = "human"
+CONSENSUS = "consensus"
+REFERENCES = ("dawid_skene", "majority")
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    neuron_rule: str = "any"  # any / majority / all of the k images
+    reference: str = "dawid_skene"  # which human consensus the models are compared with
+    n_boot: int = 500
+    seed: int = 0
+    exclude_raters: frozenset[str] = frozenset()  # annotators left out of the consensus
+    disputed_limit: int = 50
+
+    def check(self) -> None:
+        check_rule(self.neuron_rule)
+        if self.reference not in REFERENCES:
+            raise ValueError(f"reference must be one of {', '.join(REFERENCES)}")
+        if not 0 <= self.n_boot <= 5000:
+            raise ValueError("n_boot must be between 0 and 5000")
+
+
+@dataclass(frozen=True)
+class RaterSummary:
+    name: str
+    kind: str
+    items: int  # pairs judged yes or no
+    yes_rate: float
+    scored: bool  # carries a continuous score (calibration possible)
+
+
+@dataclass
+class LevelReport:
+    """Figures at one level: "pair" (neuron, image) or "neuron" (label correct or not)."""
+
+    level: str
+    units: int
+    pairwise: list[PairAgreement]
+    multi: dict[str, MultiRaterAgreement]  # "all", "humans", "models"
+    by_layer: list[ReferenceRow]
+    yes_rates: list[YesRateRow]
+
+
+@dataclass
+class AgreementReport:
+    options: dict
+    raters: list[RaterSummary]
+    layers: list[str]
+    reference: str | None
+    pair: LevelReport
+    neuron: LevelReport
+    reliability: list[AnnotatorReliability]
+    calibration: list[CalibrationCurve]
+    sanity: list[SanityRow]
+    disputed: list[NeuronDisagreement]
+    definitions: dict[str, str] = field(default_factory=lambda: dict(DEFINITIONS))
+
+    def to_dict(self) -> dict:
+        return _json_safe(asdict(self))
+
+
+def _json_safe(value):
+    """NaN and infinities become None so the report is valid JSON."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return None if not math.isfinite(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _multi(votes: np.ndarray, raters: list[str], kinds: dict[str, str]):
+    humans = [i for i, r in enumerate(raters) if kinds.get(r) == HUMAN]
+    models = [i for i, r in enumerate(raters) if kinds.get(r) not in (HUMAN, CONSENSUS)]
+    real = humans + models
+    groups = {"all": sorted(real), "humans": humans, "models": models}
+    return {
+        name: multi_rater_agreement(votes[:, cols], [raters[i] for i in cols])
+        for name, cols in groups.items()
+        if len(cols) >= 2
+    }
+
+
+def _level(level, votes, ratings, units, unit_layer, kinds, ref_col, options) -> LevelReport:
+    raters = ratings.raters
+    n_units = len(unit_layer)
+    by_layer = (
+        []
+        if ref_col is None
+        else against_reference(
+            votes, raters, ref_col, units, unit_layer, ratings.layers, options.n_boot, options.seed
+        )
+    )
+    return LevelReport(
+        level=level,
+        units=int(len(votes)),
+        pairwise=pairwise_agreement(votes, raters, units, n_units, options.n_boot, options.seed),
+        multi=_multi(votes, raters, kinds),
+        by_layer=by_layer,
+        yes_rates=yes_rates(
+            votes, raters, units, unit_layer, ratings.layers, options.n_boot, options.seed
+        ),
+    )
+
+
+def _add_consensus(ratings: Ratings, kinds: dict[str, str], options, gold):
+    humans = [r for r in ratings.raters if kinds.get(r) == HUMAN]
+    if not humans:
+        return ratings, [], None
+    cols = [ratings.column(r) for r in humans]
+    consensus = build_consensus(
+        ratings.votes[:, cols], humans, gold=gold, excluded=set(options.exclude_raters)
+    )
+    if (consensus.majority == MISSING).all():
+        return ratings, consensus.reliability, None
+    ratings = ratings.with_rater(MAJORITY, consensus.majority)
+    ratings = ratings.with_rater(DAWID_SKENE, consensus.dawid_skene, consensus.dawid_skene_p_yes)
+    kinds[MAJORITY] = kinds[DAWID_SKENE] = CONSENSUS
+    reference = DAWID_SKENE if options.reference == "dawid_skene" else MAJORITY
+    return ratings, consensus.reliability, reference
+
+
+def _calibration(ratings: Ratings, kinds, reference: str | None) -> list[CalibrationCurve]:
+    if reference is None:
+        return []
+    ref = ratings.votes[:, ratings.column(reference)]
+    layer_of_item = ratings.neuron_layer[ratings.item_neuron]
+    curves = []
+    for i, rater in enumerate(ratings.raters):
+        if kinds.get(rater) in (HUMAN, CONSENSUS):
+            continue
+        judged = ratings.votes[:, i] != MISSING
+        if not judged.any() or not has_scores(ratings.scores[judged, i]):
+            continue
+        curve = sweep(
+            rater,
+            ratings.scores[:, i],
+            ratings.votes[:, i],
+            ref,
+            reference,
+            layer_of_item,
+            ratings.layers,
+        )
+        if curve is not None:
+            curves.append(curve)
+    return curves
+
+
+def _summaries(ratings: Ratings, kinds: dict[str, str]) -> list[RaterSummary]:
+    out = []
+    for i, rater in enumerate(ratings.raters):
+        col = ratings.votes[:, i]
+        judged = col != MISSING
+        out.append(
+            RaterSummary(
+                name=rater,
+                kind=kinds.get(rater, ""),
+                items=int(judged.sum()),
+                yes_rate=float((col[judged] == 1).mean()) if judged.any() else float("nan"),
+                scored=bool(judged.any() and has_scores(ratings.scores[judged, i])),
+            )
+        )
+    return out
+
+
+def build_report(
+    table: pd.DataFrame,
+    kinds: dict[str, str],
+    options: ReportOptions | None = None,
+    gold: dict[str, tuple[float, int]] | None = None,
+    layer_order: list[str] | None = None,
+    rater_order: list[str] | None = None,
+) -> AgreementReport:
+    """`table`: rater, neuron, layer, item, verdict, score and role (real or a probe role).
+
+    `kinds` maps rater name to its kind ("human", "openclip_es", ...). Agreement uses real
+    neurons only; probe neurons feed the sanity table.
+    """
+    options = options or ReportOptions()
+    options.check()
+    kinds = dict(kinds)
+    roles = table["role"] if "role" in table.columns else pd.Series("real", index=table.index)
+    real = table[roles == "real"]
+    sanity = sanity_table(table.assign(role=roles)) if (roles != "real").any() else []
+    ratings = build_ratings(real, rater_order=rater_order, layer_order=layer_order)
+    ratings, reliability, reference = _add_consensus(ratings, kinds, options, gold)
+    ref_col = ratings.column(reference) if reference else None
+    n_votes = neuron_votes(
+        ratings.votes, ratings.item_neuron, len(ratings.neurons), options.neuron_rule
+    )
+    neuron_ids = np.arange(len(ratings.neurons))
+    pair = _level(
+        "pair",
+        ratings.votes,
+        ratings,
+        ratings.item_neuron,
+        ratings.neuron_layer,
+        kinds,
+        ref_col,
+        options,
+    )
+    neuron = _level(
+        "neuron", n_votes, ratings, neuron_ids, ratings.neuron_layer, kinds, ref_col, options
+    )
+    real_cols = [i for i, r in enumerate(ratings.raters) if kinds.get(r) != CONSENSUS]
+    disputed = most_disputed(
+        ratings.votes[:, real_cols],
+        ratings.item_neuron,
+        ratings.neurons,
+        ratings.neuron_layer,
+        ratings.layers,
+        options.disputed_limit,
+    )
+    opts = asdict(options) | {"exclude_raters": sorted(options.exclude_raters)}
+    return AgreementReport(
+        options=opts,
+        raters=_summaries(ratings, kinds),
+        layers=ratings.layers,
+        reference=reference,
+        pair=pair,
+        neuron=neuron,
+        reliability=reliability,
+        calibration=_calibration(ratings, kinds, reference),
+        sanity=sanity,
+        disputed=disputed,
+    )

@@ -1,0 +1,221 @@
+"""CSV and JSON exports of report tables and of the long judgment table.
+
+Spreadsheet programs run a cell that starts with = + - @ (or a tab or carriage return) as a
+formula; such text cells get a leading apostrophe (OWASP "CSV injection"). Numbers are kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+
+from django.http import HttpResponse, StreamingHttpResponse
+
+from annotate.models import Study
+from evaluation.models import Judgment
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+LEVELS = ("pair", "neuron")
+
+
+class Echo:
+    """A file-like object whose write returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def escape_cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    if isinstance(value, dict | list):
+        return escape_cell(json.dumps(value, sort_keys=True))
+    return value
+
+
+def csv_lines(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
+    writer = csv.writer(Echo())
+    yield writer.writerow([escape_cell(h) for h in header])
+    for row in rows:
+        yield writer.writerow([escape_cell(v) for v in row])
+
+
+def csv_response(filename: str, header: list[str], rows: Iterable[Iterable]):
+    response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def json_response(filename: str, data) -> HttpResponse:
+    response = HttpResponse(
+        json.dumps(data, indent=1, default=str), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _ci(ci: dict | None, metric: str) -> list:
+    low, high = (ci or {}).get(metric) or (None, None)
+    return [low, high]
+
+
+def pairwise_rows(report: dict, level: str):
+    metrics = ["percent", "iou", "kappa", "ac1"]
+    header = ["first", "second", "n", "percent", "iou", "kappa", "pabak", "ac1", "positive"]
+    header += ["negative", "a_yes_yes", "b_yes_no", "c_no_yes", "d_no_no"]
+    header += [f"{m}_ci_{end}" for m in metrics for end in ("low", "high")]
+    rows = [
+        [p[k] for k in ("first", "second", "n", "percent", "iou", "kappa", "pabak", "ac1")]
+        + [p[k] for k in ("positive", "negative", "a", "b", "c", "d")]
+        + [x for m in metrics for x in _ci(p["ci"], m)]
+        for p in report[level]["pairwise"]
+    ]
+    return header, rows
+
+
+def by_layer_rows(report: dict, level: str):
+    header = ["rater", "reference", "layer", "n", "percent", "iou", "kappa", "ac1"]
+    header += [f"{m}_ci_{end}" for m in ("iou", "kappa") for end in ("low", "high")]
+    rows = [
+        [r[k] for k in header[:8]] + _ci(r["ci"], "iou") + _ci(r["ci"], "kappa")
+        for r in report[level]["by_layer"]
+    ]
+    return header, rows
+
+
+def yes_rate_rows(report: dict, level: str):
+    header = ["rater", "layer", "n", "yes_rate", "ci_low", "ci_high"]
+    return header, [
+        [r["rater"], r["layer"], r["n"], r["rate"], *r["ci"]] for r in report[level]["yes_rates"]
+    ]
+
+
+def multi_rows(report: dict, level: str):
+    header = ["group", "raters", "fleiss_kappa", "fleiss_items", "krippendorff_alpha"]
+    header += ["alpha_items"]
+    rows = [
+        [g, " | ".join(m["raters"]), m["fleiss_kappa"], m["fleiss_items"]]
+        + [m["krippendorff_alpha"], m["alpha_items"]]
+        for g, m in report[level]["multi"].items()
+    ]
+    return header, rows
+
+
+def reliability_rows(report: dict, level: str = ""):
+    header = ["rater", "judged", "yes_rate", "sensitivity", "specificity"]
+    header += ["agreement_with_consensus", "gold_accuracy", "gold_items", "excluded"]
+    return header, [[r[k] for k in header] for r in report["reliability"]]
+
+
+def calibration_rows(report: dict, level: str = ""):
+    header = ["rater", "reference", "layer", "threshold", "percent", "kappa", "iou"]
+    rows = []
+    for c in report["calibration"]:
+        for i, t in enumerate(c["thresholds"]):
+            rows.append([c["rater"], c["reference"], "Overall", t, c["percent"][i]])
+            rows[-1] += [c["kappa"][i], c["iou"][i]]
+            for layer, curve in c["by_layer"].items():
+                rows.append([c["rater"], c["reference"], layer, t, curve[i], None, None])
+    return header, rows
+
+
+def calibration_summary_rows(report: dict, level: str = ""):
+    header = ["rater", "reference", "n", "higher_means_yes", "roc_auc", "best_threshold"]
+    header += ["best_kappa", "best_percent"]
+    return header, [[c[k] for k in header] for c in report["calibration"]]
+
+
+def sanity_rows(report: dict, level: str = ""):
+    header = ["rater", "role", "yes", "n", "yes_rate", "ci_low", "ci_high", "flagged", "reason"]
+    rows = [
+        [s["rater"], role, r["yes"], r["n"], r["rate"], *r["ci"], s["flagged"], s["reason"]]
+        for s in report["sanity"]
+        for role, r in s["rates"].items()
+    ]
+    return header, rows
+
+
+def disputed_rows(report: dict, level: str = ""):
+    header = ["neuron", "layer", "score", "items", "raters"]
+    return header, [[d[k] for k in header] for d in report["disputed"]]
+
+
+def rater_rows(report: dict, level: str = ""):
+    header = ["name", "kind", "items", "yes_rate", "scored"]
+    return header, [[r[k] for k in header] for r in report["raters"]]
+
+
+TABLES = {
+    "raters": rater_rows,
+    "pairwise": pairwise_rows,
+    "by-layer": by_layer_rows,
+    "yes-rates": yes_rate_rows,
+    "multi-rater": multi_rows,
+    "reliability": reliability_rows,
+    "calibration": calibration_rows,
+    "calibration-summary": calibration_summary_rows,
+    "sanity": sanity_rows,
+    "disputed": disputed_rows,
+}
+
+
+def check_table(name: str, level: str) -> None:
+    if name not in TABLES:
+        raise ValueError(f"Unknown table {name!r}; tables: {', '.join(TABLES)}")
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}")
+
+
+def table_as_records(report: dict, name: str, level: str = "pair") -> list[dict]:
+    header, rows = TABLES[name](report, level)
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+JUDGMENT_HEADER = [
+    "study", "layer", "unit", "neuron_id", "label", "role", "rank", "image_sha256",
+    "is_distractor", "rater", "rater_kind", "verdict", "score", "extra", "created",
+]  # fmt: skip
+
+
+def judgment_rows(study: Study) -> Iterator[list]:
+    """Every judgment of the study, read in chunks from a server-side cursor."""
+    rows = (
+        Judgment.objects.filter(neuron_image__neuron__study=study)
+        .order_by("neuron_image__neuron__layer", "neuron_image__neuron__unit", "id")
+        .values_list(
+            "neuron_image__neuron__layer",
+            "neuron_image__neuron__unit",
+            "neuron_image__neuron_id",
+            "neuron_image__neuron__label",
+            "neuron_image__neuron__role",
+            "neuron_image__rank",
+            "neuron_image__image__sha256",
+            "neuron_image__is_distractor",
+            "rater__name",
+            "rater__kind",
+            "verdict",
+            "score",
+            "extra",
+            "created",
+        )
+    )
+    for row in rows.iterator(chunk_size=5000):
+        yield [study.name, *row[:-1], row[-1].isoformat()]
+
+
+def judgments_csv(study: Study):
+    return csv_response(f"judgments-study{study.pk}.csv", JUDGMENT_HEADER, judgment_rows(study))
+
+
+def _json_array(study: Study) -> Iterator[str]:
+    yield "["
+    for i, row in enumerate(judgment_rows(study)):
+        yield ("," if i else "") + "\n" + json.dumps(dict(zip(JUDGMENT_HEADER, row, strict=True)))
+    yield "\n]\n"
+
+
+def judgments_json(study: Study):
+    response = StreamingHttpResponse(_json_array(study), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="judgments-study{study.pk}.json"'
+    return response

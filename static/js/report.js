@@ -1,0 +1,108 @@
+// Study report: raters x raters heatmap (metric and level switchable) and calibration curves,
+// drawn as SVG from the data the page embeds with json_script.
+(function () {
+  "use strict";
+  const NS = "http://www.w3.org/2000/svg";
+  const LAYER_COLOURS = ["#2857c5", "#c0392b", "#1f8a4c", "#8e44ad", "#d35400", "#16a085", "#7f8c8d"];
+
+  function el(name, attrs, text) {
+    const node = document.createElementNS(NS, name);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function fmt(v) { return v === null || v === undefined ? "–" : v.toFixed(3); }
+
+  // kappa-like measures run from -1 to 1: red below 0, white at 0, blue at 1.
+  function colour(v) {
+    if (v === null || v === undefined) return "#eeeeee";
+    const t = Math.max(-1, Math.min(1, v));
+    if (t >= 0) {
+      const c = Math.round(255 - t * 200);
+      return `rgb(${c},${Math.round(255 - t * 150)},255)`;
+    }
+    const c = Math.round(255 + t * 150);
+    return `rgb(255,${c},${c})`;
+  }
+
+  function drawHeatmap(data, level, metric) {
+    const box = document.getElementById("heatmap");
+    if (!box) return;
+    const raters = data[level].raters;
+    const values = {};
+    for (const p of data[level].pairs) {
+      values[p.first + "\u0000" + p.second] = p;
+      values[p.second + "\u0000" + p.first] = p;
+    }
+    const cell = 46, left = 190, top = 150, n = raters.length;
+    const svg = el("svg", { width: left + n * cell + 10, height: top + n * cell + 10, role: "img" });
+    svg.appendChild(el("title", {}, `${metric} between every pair of raters`));
+    raters.forEach((r, i) => {
+      svg.appendChild(el("text", { x: left - 6, y: top + i * cell + cell / 2 + 4, "text-anchor": "end" }, r));
+      const x = left + i * cell + cell / 2, y = top - 6;
+      svg.appendChild(el("text", { x: x, y: y, transform: `rotate(-45 ${x} ${y})` }, r));
+    });
+    raters.forEach((a, i) => raters.forEach((b, j) => {
+      const p = i === j ? null : values[a + "\u0000" + b];
+      const v = i === j ? 1 : p ? p[metric] : null;
+      const g = el("g", {});
+      g.appendChild(el("rect", { x: left + j * cell, y: top + i * cell, width: cell - 2, height: cell - 2, fill: i === j ? "#f3f3f3" : colour(v) }));
+      if (i !== j) {
+        g.appendChild(el("text", { x: left + j * cell + cell / 2 - 1, y: top + i * cell + cell / 2 + 4, "text-anchor": "middle" }, v === null ? "–" : v.toFixed(2)));
+        const ci = p && p.ci && p.ci[metric] ? ` [${fmt(p.ci[metric][0])}–${fmt(p.ci[metric][1])}]` : "";
+        g.appendChild(el("title", {}, `${a} vs ${b}: ${metric} ${fmt(v)}${ci}, n = ${p ? p.n : 0}`));
+      }
+      svg.appendChild(g);
+    }));
+    box.replaceChildren(svg);
+  }
+
+  function drawCurve(curve) {
+    const w = 330, h = 210, l = 38, r = 8, t = 10, b = 30;
+    const xs = curve.thresholds, lo = Math.min(...xs), hi = Math.max(...xs);
+    const X = (v) => l + ((v - lo) / (hi - lo || 1)) * (w - l - r);
+    const Y = (v) => t + (1 - v) * (h - t - b);
+    const svg = el("svg", { width: w, height: h, role: "img" });
+    svg.appendChild(el("title", {}, `Agreement of ${curve.rater} with ${curve.reference} by threshold`));
+    svg.appendChild(el("line", { x1: l, y1: Y(0), x2: w - r, y2: Y(0), stroke: "#999" }));
+    svg.appendChild(el("line", { x1: l, y1: t, x2: l, y2: Y(0), stroke: "#999" }));
+    [0, 0.5, 1].forEach((v) => svg.appendChild(el("text", { x: l - 4, y: Y(v) + 4, "text-anchor": "end" }, v)));
+    [lo, (lo + hi) / 2, hi].forEach((v) => svg.appendChild(el("text", { x: X(v), y: h - 12, "text-anchor": "middle" }, v.toPrecision(3))));
+    svg.appendChild(el("text", { x: (l + w) / 2, y: h - 1, "text-anchor": "middle" }, "threshold"));
+    const series = [["all layers", curve.percent, "#111", 2.5]];
+    Object.entries(curve.by_layer).forEach(([name, ys], i) => series.push([name, ys, LAYER_COLOURS[i % LAYER_COLOURS.length], 1.3]));
+    series.forEach(([name, ys, stroke, width], k) => {
+      const pts = xs.map((x, i) => (ys[i] === null ? null : `${X(x).toFixed(1)},${Y(ys[i]).toFixed(1)}`)).filter(Boolean);
+      svg.appendChild(el("polyline", { points: pts.join(" "), fill: "none", stroke: stroke, "stroke-width": width }));
+      svg.appendChild(el("text", { x: w - r - 2, y: t + 12 + k * 13, "text-anchor": "end", fill: stroke }, name));
+    });
+    const bx = X(curve.best_threshold);
+    svg.appendChild(el("line", { x1: bx, y1: t, x2: bx, y2: Y(0), stroke: "#d35400", "stroke-dasharray": "4 3" }));
+    const fig = document.createElement("figure");
+    fig.appendChild(svg);
+    const cap = document.createElement("figcaption");
+    cap.textContent = `${curve.rater}: agreement with ${curve.reference}; dashed line = best kappa (${fmt(curve.best_kappa)} at ${curve.best_threshold.toPrecision(4)}), ROC AUC ${fmt(curve.roc_auc)}`;
+    fig.appendChild(cap);
+    return fig;
+  }
+
+  function init() {
+    const hm = document.getElementById("heatmap-data");
+    if (hm) {
+      const data = JSON.parse(hm.textContent);
+      const controls = document.getElementById("heatmap-controls");
+      const redraw = () => drawHeatmap(
+        data,
+        controls.querySelector("input[name=hm-level]:checked").value,
+        controls.querySelector("input[name=hm-metric]:checked").value,
+      );
+      if (controls) { controls.addEventListener("change", redraw); redraw(); }
+    }
+    const cal = document.getElementById("calibration-data");
+    const box = document.getElementById("calibration");
+    if (cal && box) JSON.parse(cal.textContent).forEach((c) => box.appendChild(drawCurve(c)));
+  }
+
+  document.addEventListener("DOMContentLoaded", init);
+})();
