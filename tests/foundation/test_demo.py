@@ -1,0 +1,67 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from annotate.demo import (
+    DEMO_K,
+    DEMO_NEURONS,
+    DEMO_STUDY,
+    demo_concepts,
+    demo_probe_set,
+    do_load_demo,
+    plan_demo_neurons,
+    probe_concepts,
+)
+from annotate.demo_images import COLORS, SHAPES, TEXTURES
+from annotate.models import NeuronImage, Study
+from tests.foundation.import_helpers import snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def test_planted_truth_is_deterministic_and_consistent():
+    assert plan_demo_neurons() == DEMO_NEURONS
+    probe = demo_probe_set()
+    assert [image.concepts for image in probe] == probe_concepts()
+    for neuron in DEMO_NEURONS:
+        assert len(set(neuron.images)) == DEMO_K
+        assert all(neuron.concept in probe[i].concepts for i in neuron.images)
+        assert list(neuron.activations) == sorted(neuron.activations, reverse=True)
+    wrong = [n for n in DEMO_NEURONS if not n.label_is_right]
+    assert 0 < len(wrong) < len(DEMO_NEURONS) / 2
+    kinds = {"color": set(COLORS), "texture": set(TEXTURES), "shape": set(SHAPES)}
+    assert all(n.label in kinds[n.kind] and n.label != n.concept for n in wrong)
+    assert {n.layer for n in DEMO_NEURONS} == {"layer1", "layer2", "layer3"}
+
+
+def test_demo_vocabulary_holds_every_label_among_unrelated_words():
+    concepts = demo_concepts()
+    assert len(concepts) == len(set(concepts)) > 300
+    assert {n.label for n in DEMO_NEURONS} <= set(concepts)
+
+
+def test_load_demo_twice_does_not_double():
+    study = do_load_demo()
+    before = snapshot()
+    call_command("load_demo", verbosity=0)
+    assert snapshot() == before
+    assert Study.objects.filter(name=DEMO_STUDY, is_demo=True).count() == 1
+    assert study.neurons.count() == len(DEMO_NEURONS)
+    assert NeuronImage.objects.filter(neuron__study=study).count() == len(DEMO_NEURONS) * DEMO_K
+
+
+def test_stored_demo_matches_the_planted_truth():
+    study = do_load_demo()
+    probe = demo_probe_set()
+    for planted in DEMO_NEURONS[:: len(DEMO_NEURONS) // 6]:
+        neuron = study.neurons.get(layer=planted.layer, unit=planted.unit)
+        assert neuron.label == planted.label
+        stored = [ni.image.file.read() for ni in neuron.images.order_by("rank")]
+        assert stored == [probe[i].png for i in planted.images]
+
+
+def test_demo_user_is_staff_with_password_demo(client):
+    do_load_demo()
+    user = get_user_model().objects.get(username="demo")
+    assert user.is_staff and user.check_password("demo")
+    assert client.login(username="demo", password="demo")
