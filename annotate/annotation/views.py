@@ -100,7 +100,8 @@ def unit_image(request, study_id: int, neuron_image_id: int):
     ni = get_object_or_404(
         NeuronImage.objects.select_related("image"), pk=neuron_image_id, neuron__study=study
     )
-    response = FileResponse(ni.image.file.open("rb"), content_type=f"image/{ni.image.format.lower()}")
+    kind = f"image/{ni.image.format.lower()}"
+    response = FileResponse(ni.image.file.open("rb"), content_type=kind)
     response["Cache-Control"] = "private, max-age=86400, immutable"
     return response
 

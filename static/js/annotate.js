@@ -154,8 +154,7 @@
 
   function showProgress(p) {
     const total = p.quota || 0;
-    $("progress-fill").style.width = total ? Math.min(100, (100 * p.done) / total) + "%" : "100%";
-    $("progress-fill").classList.toggle("open-ended", !total);
+    $("progress-fill").style.width = total ? Math.min(100, (100 * p.done) / total) + "%" : "0";
     $("progress-text").textContent = total ? `${p.done} of ${total} units · ${p.left} left` : `${p.done} units done`;
   }
 

@@ -60,7 +60,9 @@ def test_bad_requests_get_clear_errors(alice_client, study):
     bad_json = alice_client.post(
         reverse("annotation-submit", args=[study.pk]), data="{", content_type="application/json"
     )
-    assert bad_json.status_code == 400 and bad_json.json() == {"error": "The body is not valid JSON."}
+    assert bad_json.status_code == 400 and bad_json.json() == {
+        "error": "The body is not valid JSON."
+    }
     missing = post_json(alice_client, "annotation-submit", study, {"client_id": str(uuid.uuid4())})
     assert missing.status_code == 400 and "neuron" in missing.json()["error"]
     assert alice_client.get(reverse("annotation-next", args=[study.pk])).status_code == 405
@@ -80,7 +82,10 @@ def test_an_annotator_cannot_reach_another_study(alice_client, study, other_stud
     assert refused.status_code == 404
     image_url = reverse("annotation-image", args=[study.pk, ni.pk])  # image of another study
     assert alice_client.get(image_url).status_code == 404
-    assert alice_client.get(reverse("annotation-image", args=[other_study.pk, ni.pk])).status_code == 404
+    assert (
+        alice_client.get(reverse("annotation-image", args=[other_study.pk, ni.pk])).status_code
+        == 404
+    )
     assert alice_client.get(reverse("annotation-manage", args=[study.pk])).status_code == 403
 
 
@@ -92,14 +97,19 @@ def test_an_annotator_never_sees_other_verdicts(client, annotators, study, other
         client,
         "annotation-submit",
         study,
-        {"client_id": str(uuid.uuid4()), "neuron": unit["neuron"], "answers": answers,
-         "order_shown": [i["id"] for i in unit["images"]], "ms_spent": 10},
+        {
+            "client_id": str(uuid.uuid4()),
+            "neuron": unit["neuron"],
+            "answers": answers,
+            "order_shown": [i["id"] for i in unit["images"]],
+            "ms_spent": 10,
+        },
     )
     client.force_login(annotators["alice"])
     body = post_json(client, "annotation-next", study, {"prefetch": 3}).content.decode()
     page = client.get(reverse("annotation-page", args=[study.pk])).content.decode()
     for text in (body, page):
-        assert '"no"' not in text and "verdict\": " not in text and "0.9" not in text
+        assert '"no"' not in text and 'verdict": ' not in text and "0.9" not in text
     bob_undo = post_json(client, "annotation-undo", study, {"client_id": str(uuid.uuid4())})
     assert bob_undo.status_code == 400
     assert Judgment.objects.filter(rater__user=annotators["bob"]).count() == 3
@@ -152,11 +162,22 @@ def test_staff_page_shows_progress_and_makes_invites(client, staff, study):
     assert "alice" in html and "bob" in html and "6 units × 3 annotators" in html
     client.post(url, {"action": "invite", "kind": "crowd"})
     assert study.invites.filter(kind="crowd").count() == 1
-    bad = client.post(url, {"action": "settings", "overlap": 0, "gold_rate": 2, "quota": 0,
-                            "min_gold_accuracy": 0.7})
+    bad = client.post(
+        url,
+        {"action": "settings", "overlap": 0, "gold_rate": 2, "quota": 0, "min_gold_accuracy": 0.7},
+    )
     assert bad.status_code == 200 and study.annotation_settings.gold_rate == 0
-    client.post(url, {"action": "settings", "overlap": 2, "gold_rate": 0.2, "quota": 10,
-                      "min_gold_accuracy": 0.8, "shuffle_images": "on"})
+    client.post(
+        url,
+        {
+            "action": "settings",
+            "overlap": 2,
+            "gold_rate": 0.2,
+            "quota": 10,
+            "min_gold_accuracy": 0.8,
+            "shuffle_images": "on",
+        },
+    )
     study.refresh_from_db()
     study.annotation_settings.refresh_from_db()
     assert study.overlap == 2 and study.annotation_settings.quota == 10
