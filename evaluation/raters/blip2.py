@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -41,6 +42,7 @@ class Blip2Settings:
     batch_size: int = 64
     image_batch_size: int = 32
     image_cache: int = 1024  # image features kept between batches (unique images)
+    decode_workers: int = 4  # threads decoding images while the model waits
     max_new_tokens: int = 5  # generate mode only
 
 
@@ -61,7 +63,7 @@ def check_blip2_params(params: dict[str, Any]) -> Blip2Settings:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     if not 0.0 < settings.threshold < 1.0:
         raise ValueError("threshold must lie strictly between 0 and 1")
-    for name in ("batch_size", "image_batch_size", "max_new_tokens"):
+    for name in ("batch_size", "image_batch_size", "max_new_tokens", "decode_workers"):
         if int(getattr(settings, name)) < 1:
             raise ValueError(f"{name} must be at least 1")
     if settings.image_cache < 0:
@@ -142,7 +144,8 @@ class Blip2Rater:
         for start in range(0, len(missing), step):
             shas = missing[start : start + step]
             with context.timer.stage("read_images"):
-                images = [_load_image(context.images.read(sha)) for sha in shas]
+                blobs = [context.images.read(sha) for sha in shas]  # storage/ORM: this thread
+                images = self._decode(blobs)
             with context.timer.stage("embed_images"):
                 features = self.image_features(images)
             for sha, feature in zip(shas, features, strict=True):
@@ -151,6 +154,12 @@ class Blip2Rater:
             self._features.move_to_end(sha)
         while len(self._features) > max(self.settings.image_cache, len(pairs)):
             self._features.popitem(last=False)
+
+    def _decode(self, blobs: Sequence[bytes]) -> list[Image.Image]:
+        if self.settings.decode_workers == 1 or len(blobs) == 1:
+            return [_load_image(blob) for blob in blobs]
+        with ThreadPoolExecutor(self.settings.decode_workers) as pool:
+            return list(pool.map(_load_image, blobs))
 
     def image_features(self, images: Sequence[Image.Image]) -> torch.Tensor:
         """Projected query embeddings, (images, query tokens, language-model width)."""
