@@ -1,0 +1,185 @@
+"""Report pages, exports, caching and sanity probes against a real PostgreSQL study."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.urls import reverse
+
+from annotate.models import Neuron, NeuronImage
+from evaluation.exports import escape_cell
+from evaluation.models import EvaluationRun, Judgment, Rater, RunStatus
+from evaluation.reports import get_study_report
+from evaluation.sanity import do_create_sanity_probes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def judge(rater, pairs, verdicts, scores=None, extra=None):
+    Judgment.objects.bulk_create(
+        Judgment(
+            rater=rater,
+            neuron_image=p,
+            verdict=v,
+            score=None if scores is None else scores[i],
+            extra=extra or {},
+        )
+        for i, (p, v) in enumerate(zip(pairs, verdicts, strict=True))
+    )
+
+
+@pytest.fixture
+def rated_study(make_study, annotators):
+    """6 neurons x 3 images in two layers; alice and bob, an ES model, a yes-to-all model."""
+    study = make_study(name="rated", neurons=6, k=3, labels=["red", "green", "blue"])
+    Neuron.objects.filter(study=study, unit__gte=3).update(layer="layer2")
+    study.layers = ["layer1", "layer2"]
+    study.save()
+    pairs = list(NeuronImage.objects.filter(neuron__study=study).order_by("neuron_id", "rank"))
+    truth = ["yes", "no", "yes"] * 6
+    alice = Rater.objects.create(name="alice", kind="human", user=annotators["alice"])
+    bob = Rater.objects.create(name="bob", kind="human", user=annotators["bob"])
+    judge(alice, pairs, truth)
+    judge(bob, pairs, truth[:-2] + ["yes", "no"])  # truth ends no, yes
+    es = Rater.objects.create(name="OpenCLIP ES", kind="openclip_es", params={"t": 0.25})
+    es_scores = [(0.3 if v == "yes" else 0.2) + i / 1000 for i, v in enumerate(truth)]
+    judge(es, pairs, ["yes" if s >= 0.25 else "no" for s in es_scores], es_scores)
+    blip = Rater.objects.create(name="=BLIP", kind="vqa_blip2", params={})
+    judge(blip, pairs, ["yes"] * 18, [0.9] * 18, extra={"answer": "yes, it does"})
+    EvaluationRun.objects.create(
+        rater=es, study=study, status=RunStatus.DONE, done_pairs=18, total_pairs=18,
+        wall_seconds=2.5, stage_seconds={"encode": 2.0},
+    )  # fmt: skip
+    return study
+
+
+def test_report_figures_for_a_small_study(rated_study):
+    report = get_study_report(rated_study)
+    assert report["layers"] == ["layer1", "layer2"]
+    assert report["reference"] == "Human Dawid-Skene"
+    pair = {(p["first"], p["second"]): p for p in report["pair"]["pairwise"]}
+    ab = pair[("alice", "bob")]
+    # bob differs from alice on the last two of 18 pairs: yes->no, no->yes
+    assert (ab["n"], ab["a"], ab["b"], ab["c"], ab["d"]) == (18, 11, 1, 1, 5)
+    assert ab["iou"] == pytest.approx(11 / 13)
+    es_alice = pair[("alice", "OpenCLIP ES")]
+    assert es_alice["kappa"] == pytest.approx(1.0)
+    blip_yes = next(r for r in report["neuron"]["yes_rates"] if r["rater"] == "=BLIP")
+    assert blip_yes["rate"] == 1.0
+    assert {c["rater"] for c in report["calibration"]} == {"OpenCLIP ES"}
+    overall = [r for r in report["pair"]["by_layer"] if r["layer"] == "Overall"]
+    assert {r["rater"] for r in overall} >= {"OpenCLIP ES", "=BLIP", "alice", "bob"}
+
+
+def test_report_page_for_staff_and_refused_for_annotators(client, rated_study, staff, annotators):
+    url = reverse("study-report", args=[rated_study.pk])
+    client.force_login(annotators["alice"])
+    assert client.get(url).status_code == 403
+    assert client.get(reverse("study-report-json", args=[rated_study.pk])).status_code == 403
+    client.logout()
+    assert client.get(url).status_code == 302  # to the login page
+    client.force_login(staff)
+    page = client.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    for heading in ("per layer (reference Table 1)", "Run times", "Threshold calibration"):
+        assert heading in html
+    assert "Annotator reliability" in html and "OpenCLIP ES" in html
+    assert 'id="heatmap-data"' in html
+    assert client.get(url + "?rule=some").status_code == 400
+
+
+def test_exports_escape_formulas_and_stream_the_long_table(client, rated_study, staff):
+    client.force_login(staff)
+    url = reverse("study-report-table", args=[rated_study.pk, "pairwise", "csv"])
+    body = b"".join(client.get(url).streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(body)))
+    assert rows[0][:3] == ["first", "second", "n"]
+    assert any(r[1] == "'=BLIP" or r[0] == "'=BLIP" for r in rows[1:])
+    assert not any(cell.startswith("=") for r in rows for cell in r)
+    long = client.get(reverse("study-report-judgments", args=[rated_study.pk, "csv"]))
+    lines = list(csv.reader(io.StringIO(b"".join(long.streaming_content).decode())))
+    assert len(lines) == 1 + 4 * 18
+    assert lines[0][9] == "rater" and "'=BLIP" in {r[9] for r in lines[1:]}
+    js = client.get(reverse("study-report-judgments", args=[rated_study.pk, "json"]))
+    records = json.loads(b"".join(js.streaming_content))
+    assert len(records) == 72 and {r["verdict"] for r in records} == {"yes", "no"}
+    table = client.get(reverse("study-report-table", args=[rated_study.pk, "sanity", "json"]))
+    assert table.status_code == 200 and json.loads(table.content) == []
+    bad = reverse("study-report-table", args=[rated_study.pk, "nope", "csv"])
+    assert client.get(bad).status_code == 400
+
+
+def test_escape_cell_covers_every_formula_start():
+    for start in ("=", "+", "-", "@", "\t", "\r"):
+        assert escape_cell(start + "cmd") == "'" + start + "cmd"
+    assert escape_cell(-0.5) == -0.5  # numbers are not text formulas
+    assert escape_cell("dog") == "dog"
+
+
+def test_new_judgment_invalidates_the_cached_report(rated_study, annotators, django_user_model):
+    first = get_study_report(rated_study)
+    assert get_study_report(rated_study) == first  # served from the cache
+    carol = django_user_model.objects.create_user("carol")
+    rater = Rater.objects.create(name="carol", kind="human", user=carol)
+    pair = NeuronImage.objects.filter(neuron__study=rated_study).first()
+    Judgment.objects.create(rater=rater, neuron_image=pair, verdict="no")
+    second = get_study_report(rated_study)
+    assert "carol" in {r["name"] for r in second["raters"]}
+    assert "carol" not in {r["name"] for r in first["raters"]}
+
+
+def test_sanity_probes_are_idempotent_and_expose_a_yes_to_everything_rater(rated_study):
+    result = do_create_sanity_probes(rated_study, per_layer=2, seed=1)
+    assert dict(result.created) == {"generic_label": 4, "shuffled_label": 4, "control_images": 4}
+    again = do_create_sanity_probes(rated_study, per_layer=2, seed=1)
+    assert sum(again.created.values()) == 0
+    probes = Neuron.objects.filter(study=rated_study).exclude(role="real")
+    assert probes.count() == 12
+    for probe in probes.filter(role="shuffled_label"):
+        assert probe.label != probe.source.label and probe.layer == probe.source.layer
+    blip = Rater.objects.get(name="=BLIP")
+    es = Rater.objects.get(name="OpenCLIP ES")
+    probe_pairs = list(NeuronImage.objects.filter(neuron__in=probes))
+    judge(blip, probe_pairs, ["yes"] * len(probe_pairs))
+    judge(es, probe_pairs, ["no"] * len(probe_pairs))
+    report = get_study_report(rated_study)
+    rows = {s["rater"]: s for s in report["sanity"]}
+    assert rows["=BLIP"]["flagged"] and "shuffled label: 100% yes" in rows["=BLIP"]["reason"]
+    assert not rows["OpenCLIP ES"]["flagged"]
+    assert rows["=BLIP"]["rates"]["real"]["n"] == 18  # probes never mix into real figures
+    with pytest.raises(ValueError):
+        do_create_sanity_probes(rated_study, per_layer=0)
+
+
+def test_disagreement_browser_and_cross_study(client, rated_study, staff):
+    client.force_login(staff)
+    page = client.get(reverse("study-report-disagreements", args=[rated_study.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "yes, it does" in html  # the VQA answer text
+    assert "disagreement" in html
+    cross = client.get(reverse("cross-study-report") + "?format=json")
+    rows = json.loads(cross.content)
+    assert {r["rater"] for r in rows} >= {"OpenCLIP ES", "=BLIP"}
+    blip = next(r for r in rows if r["rater"] == "=BLIP")
+    assert blip["labels_correct"] == 1.0
+    assert client.get(reverse("cross-study-report")).status_code == 200
+
+
+def test_exclude_option_leaves_an_annotator_out_of_the_consensus(rated_study):
+    from evaluation.reports import ReportRequest
+
+    report = get_study_report(rated_study, ReportRequest(exclude=("bob",)))
+    bob = next(r for r in report["reliability"] if r["rater"] == "bob")
+    assert bob["excluded"]
+    pair = {(p["first"], p["second"]): p for p in report["pair"]["pairwise"]}
+    assert pair[("alice", "Human majority")]["kappa"] == pytest.approx(1.0)
