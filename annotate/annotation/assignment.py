@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotate.annotation.members import settings_for
-from annotate.models import Assignment, NeuronImage, Study, StudyAnnotator, Submission, Unit
+from annotate.models import Assignment, Study, StudyAnnotator, Unit
 
 MAX_PREFETCH = 3
 
@@ -45,31 +45,44 @@ def do_expire_leases(study: Study) -> int:
         return cursor.rowcount
 
 
-def claim_regular_unit(user, study: Study) -> Assignment | None:
-    """Lease the least-claimed unit this annotator has never had. Caller holds a transaction."""
+CLAIM_SQL = """
+WITH pick AS (
+    SELECT u.neuron_id FROM annotate_unit u
+    WHERE u.study_id = %(study)s AND NOT u.is_gold AND u.claimed < %(overlap)s
+      AND NOT EXISTS (
+        SELECT 1 FROM annotate_assignment a
+        WHERE a.annotator_id = %(user)s AND a.unit_id = u.neuron_id)
+    ORDER BY u.claimed, u.neuron_id
+    LIMIT %(count)s
+    FOR UPDATE OF u SKIP LOCKED
+), bump AS (
+    UPDATE annotate_unit u SET claimed = u.claimed + 1
+    FROM pick WHERE u.neuron_id = pick.neuron_id
+    RETURNING u.neuron_id
+)
+INSERT INTO annotate_assignment (unit_id, study_id, annotator_id, state, is_gold, created, expires)
+SELECT neuron_id, %(study)s, %(user)s, 'open', false, now(), %(expires)s FROM bump
+"""
+
+
+def claim_regular_units(user, study: Study, count: int) -> int:
+    """Lease up to `count` of the least-claimed units this annotator never had, in one statement.
+
+    The row lock and the counter update happen together, so a concurrent claim either skips
+    the locked unit or sees its new count (PostgreSQL re-checks `claimed < R` on the latest row).
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            SELECT u.neuron_id FROM annotate_unit u
-            WHERE u.study_id = %s AND NOT u.is_gold AND u.claimed < %s
-              AND NOT EXISTS (
-                SELECT 1 FROM annotate_assignment a
-                WHERE a.annotator_id = %s AND a.unit_id = u.neuron_id)
-            ORDER BY u.claimed, u.neuron_id
-            LIMIT 1
-            FOR UPDATE OF u SKIP LOCKED
-            """,
-            [study.pk, study.overlap, user.pk],
+            CLAIM_SQL,
+            {
+                "study": study.pk,
+                "overlap": study.overlap,
+                "user": user.pk,
+                "count": count,
+                "expires": lease_expiry(),
+            },
         )
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        cursor.execute(
-            "UPDATE annotate_unit SET claimed = claimed + 1 WHERE neuron_id = %s", [row[0]]
-        )
-    return Assignment.objects.create(
-        unit_id=row[0], study=study, annotator=user, expires=lease_expiry()
-    )
+        return cursor.rowcount
 
 
 def claim_gold_unit(user, study: Study) -> Assignment | None:
@@ -113,52 +126,58 @@ def assignment_counts(user, study: Study) -> dict:
 def access_next_unit(user, study: Study, prefetch: int = 1) -> dict:
     """The unit to show now and up to `prefetch` more to preload, with the annotator's progress.
 
-    The caller has checked that `user` annotates `study` (`access_annotation_study`).
+    The caller has checked that `user` annotates `study` (`access_annotation_study`). Few
+    round trips on purpose: this runs for every unit every annotator sees.
     """
     prefetch = max(0, min(int(prefetch), MAX_PREFETCH))
     config = settings_for(study)
-    do_expire_leases(study)
-    Assignment.objects.filter(annotator=user, study=study, state=Assignment.State.OPEN).update(
-        expires=lease_expiry()
-    )
-    with transaction.atomic():
-        counts = assignment_counts(user, study)
-        wanted = 1 + prefetch - counts["open"]
-        if config.quota:
-            wanted = min(wanted, config.quota - counts["done"] - counts["open"])
-        for _ in range(max(0, wanted)):
-            gold = gold_is_due(counts, config.gold_rate)
-            claimed = (gold and claim_gold_unit(user, study)) or claim_regular_unit(user, study)
-            if claimed is None:
-                break
-            counts["total"] += 1
-            counts["gold"] += int(claimed.is_gold)
-    leases = list(
-        Assignment.objects.filter(annotator=user, study=study, state=Assignment.State.OPEN)
-        .select_related("unit__neuron")
-        .order_by("created", "id")[: 1 + prefetch]
-    )
-    return {
-        "units": units_payload(study, leases, config.shuffle_images),
-        "progress": progress_payload(user, study, config),
-    }
+    counts = assignment_counts(user, study)
+    wanted = 1 + prefetch - counts["open"]
+    if config.quota:
+        wanted = min(wanted, config.quota - counts["done"] - counts["open"])
+    if wanted > 0 and gold_is_due(counts, config.gold_rate) and claim_gold_unit(user, study):
+        counts["open"] += 1
+        wanted -= 1
+    if wanted > 0:
+        got = claim_regular_units(user, study, wanted)
+        if got < wanted and do_expire_leases(study):  # units run short: free abandoned leases
+            got += claim_regular_units(user, study, wanted - got)
+        counts["open"] += got
+    units = open_units_payload(user, study, 1 + prefetch, config.shuffle_images)
+    return {"units": units, "progress": progress_payload(user, study, counts, config)}
 
 
-def units_payload(study: Study, leases: list[Assignment], shuffle: bool) -> list[dict]:
-    images: dict[int, list[int]] = {}
-    for ni_id, neuron_id in NeuronImage.objects.filter(
-        neuron_id__in=[a.unit_id for a in leases]
-    ).values_list("id", "neuron_id"):
-        images.setdefault(neuron_id, []).append(ni_id)
+OPEN_UNITS_SQL = """
+WITH renewed AS (
+    UPDATE annotate_assignment SET expires = %(expires)s
+    WHERE annotator_id = %(user)s AND study_id = %(study)s AND state = 'open'
+    RETURNING id, unit_id, created
+)
+SELECT r.id, r.unit_id, n.label,
+       ARRAY(SELECT ni.id FROM annotate_neuronimage ni
+             WHERE ni.neuron_id = r.unit_id ORDER BY ni.id)
+FROM renewed r JOIN annotate_neuron n ON n.id = r.unit_id
+ORDER BY r.created, r.id
+LIMIT %(limit)s
+"""
+
+
+def open_units_payload(user, study: Study, limit: int, shuffle: bool) -> list[dict]:
+    """The annotator's open leases, oldest first, renewed since they are being worked on."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            OPEN_UNITS_SQL,
+            {"expires": lease_expiry(), "user": user.pk, "study": study.pk, "limit": limit},
+        )
+        rows = cursor.fetchall()
     units = []
-    for lease in leases:
-        ids = sorted(images.get(lease.unit_id, []))
+    for lease_id, neuron_id, label, ids in rows:
         if shuffle:  # seeded by the lease, so a reload shows the same order
-            random.Random(lease.pk).shuffle(ids)
+            random.Random(lease_id).shuffle(ids)
         units.append(
             {
-                "neuron": lease.unit_id,
-                "label": lease.unit.neuron.label,
+                "neuron": neuron_id,
+                "label": label,
                 "images": [{"id": i, "url": image_url(study.pk, i)} for i in ids],
             }
         )
@@ -169,19 +188,14 @@ def image_url(study_id: int, neuron_image_id: int) -> str:
     return reverse("annotation-image", args=[study_id, neuron_image_id])
 
 
-def progress_payload(user, study: Study, config=None) -> dict:
+def progress_payload(user, study: Study, counts: dict, config) -> dict:
     """Own progress; `finished` once nothing is left to give (quota met or all units covered)."""
-    config = config or settings_for(study)
-    done = Submission.objects.filter(annotator=user, study=study).count()
-    open_units = Assignment.objects.filter(
-        annotator=user, study=study, state=Assignment.State.OPEN
-    ).count()
     quota = config.quota or None
     payload = {
-        "done": done,
+        "done": counts["done"],
         "quota": quota,
-        "left": max(0, quota - done) if quota else None,
-        "finished": open_units == 0,
+        "left": max(0, quota - counts["done"]) if quota else None,
+        "finished": counts["open"] == 0,
     }
     if payload["finished"]:
         membership = StudyAnnotator.objects.filter(study=study, user=user).first()

@@ -23,7 +23,10 @@ class InviteError(ValueError):
 
 
 def settings_for(study: Study) -> AnnotationSettings:
-    return AnnotationSettings.objects.get_or_create(study=study)[0]
+    try:
+        return study.annotation_settings
+    except AnnotationSettings.DoesNotExist:
+        return AnnotationSettings.objects.get_or_create(study=study)[0]
 
 
 def access_annotation_study(user, study_id: int) -> Study:
@@ -31,7 +34,9 @@ def access_annotation_study(user, study_id: int) -> Study:
     if not user.is_authenticated:
         raise PermissionDenied("Log in first.")
     membership = (
-        StudyAnnotator.objects.select_related("study").filter(study_id=study_id, user=user).first()
+        StudyAnnotator.objects.select_related("study__annotation_settings")
+        .filter(study_id=study_id, user=user)
+        .first()
     )
     if membership is None:
         raise Http404("You are not an annotator of this study.")

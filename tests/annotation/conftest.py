@@ -28,3 +28,13 @@ def answer_all(unit: dict, verdict: str = "yes") -> dict:
         "order_shown": ids,
         "ms_spent": 1500,
     }
+
+
+def configure(study, **fields) -> None:
+    """Change a study's annotation settings (and the copy the study object holds)."""
+    from annotate.annotation.members import settings_for
+
+    config = settings_for(study)
+    for name, value in fields.items():
+        setattr(config, name, value)
+    config.save()

@@ -7,8 +7,8 @@ from django.utils import timezone
 from annotate.annotation.assignment import access_next_unit, do_expire_leases
 from annotate.annotation.members import do_join_study
 from annotate.annotation.submission import do_submit_unit
-from annotate.models import AnnotationSettings, Assignment, Invite, Unit
-from tests.annotation.conftest import answer_all
+from annotate.models import Assignment, Invite, Unit
+from tests.annotation.conftest import answer_all, configure
 
 
 def work_through(user, study) -> list[int]:
@@ -72,7 +72,7 @@ def test_an_expired_lease_gives_its_claim_back(study, annotators):
 
 
 def test_quota_ends_with_the_completion_code(study, annotators):
-    AnnotationSettings.objects.filter(study=study).update(quota=2)
+    configure(study, quota=2)
     study.annotators.filter(user=annotators["alice"]).update(completion_code="C0DE42")
     alice = annotators["alice"]
     assert len(work_through(alice, study)) == 2
@@ -86,7 +86,7 @@ def test_quota_ends_with_the_completion_code(study, annotators):
 
 
 def test_shuffled_order_is_stable_per_lease(study, annotators):
-    AnnotationSettings.objects.filter(study=study).update(shuffle_images=True)
+    configure(study, shuffle_images=True)
     alice = annotators["alice"]
     orders = {
         tuple(i["id"] for i in access_next_unit(alice, study)["units"][0]["images"])

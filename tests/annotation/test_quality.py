@@ -11,9 +11,9 @@ from annotate.annotation.quality import (
     gold_accuracy,
 )
 from annotate.annotation.submission import do_submit_unit
-from annotate.models import AnnotationSettings, GoldAnswer, NeuronImage, Unit
+from annotate.models import GoldAnswer, NeuronImage, Unit
 from evaluation.models import Rater
-from tests.annotation.conftest import answer_all
+from tests.annotation.conftest import answer_all, configure
 
 
 def test_gold_units_from_layer_and_unit_keys(study):
@@ -42,7 +42,7 @@ def test_bad_gold_answers_change_nothing(study, answers, message):
 
 def test_gold_is_mixed_in_at_the_rate_and_scored(study, annotators):
     do_make_gold_units(study, {("layer1", 0): True})
-    AnnotationSettings.objects.filter(study=study).update(gold_rate=0.5)
+    configure(study, gold_rate=0.5)
     alice, bob = annotators["alice"], annotators["bob"]
     for user, verdict in ((alice, "yes"), (bob, "no")):
         served = []
