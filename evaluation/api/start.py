@@ -24,11 +24,9 @@ def do_start_run(study: Study, rater: Rater, options: dict, user) -> EvaluationR
     Call it outside a transaction (API views are not atomic): the worker must find the
     committed row when the message arrives.
     """
-    from tasks.evaluation import start_run
-
     run = do_create_run(study, rater, options, user=user)
     try:
-        start_run.apply_async((run.pk,), retry=False)
+        _publish(run.pk)
     except BrokerError as exc:
         log.warning("run %s not queued, broker unavailable: %s", run.pk, exc)
         EvaluationRun.objects.filter(pk=run.pk).delete()
@@ -36,3 +34,15 @@ def do_start_run(study: Study, rater: Rater, options: dict, user) -> EvaluationR
             "The task queue is unavailable, so the run was not started. Try again shortly."
         ) from exc
     return run
+
+
+def _publish(run_id: int) -> None:
+    """Send start_run on a connection that fails at once when Redis is down: the default
+    policy keeps a user waiting for seconds before an outage is reported. Nobody waits for
+    the result, so no result-backend subscription is made (it retries for 20 s when down)."""
+    from config.celery_app import app
+    from tasks.evaluation import start_run
+
+    options = {**app.conf.broker_transport_options, "max_retries": 0}
+    with app.connection_for_write(transport_options=options) as connection:
+        start_run.apply_async((run_id,), retry=False, connection=connection, ignore_result=True)

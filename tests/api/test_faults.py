@@ -1,0 +1,101 @@
+"""Backing services down: users get a 503 that says so, and nothing is left half-done."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from config.celery_app import app as celery_app
+from evaluation.models import EvaluationRun, Rater, RunChunk
+
+CLOSED_PORT_BROKER = "redis://127.0.0.1:9/0"  # discard port: nothing listens there
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Publishing connects to a port where nothing listens; pools are rebuilt around it."""
+    connect = celery_app.connection_for_write
+
+    def _reset_pools():
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    monkeypatch.setattr(
+        celery_app, "connection_for_write", lambda url=None, **kw: connect(CLOSED_PORT_BROKER, **kw)
+    )
+    _reset_pools()
+    yield
+    monkeypatch.undo()
+    _reset_pools()
+
+
+@pytest.mark.django_db
+def test_starting_a_run_without_redis_is_a_clear_503_and_leaves_no_run(
+    staff_api, make_study, broker_down
+):
+    study = make_study("f", neurons=2, k=1)
+    rater = Rater.objects.create(name="es", kind="openclip_es")
+    staff_api.get("/api/runs/")  # the first request imports every URL module: not timed
+    started = time.perf_counter()
+    response = staff_api.post("/api/runs/", {"study": study.pk, "rater": rater.pk}, format="json")
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 503
+    assert elapsed < 5  # the outage is reported at once, not after a long retry loop
+    assert response.json() == {
+        "detail": "The task queue is unavailable, so the run was not started. Try again shortly."
+    }
+    assert response["Retry-After"] == "30"
+    assert EvaluationRun.objects.count() == 0
+    assert RunChunk.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_run_starts_once_redis_is_back(staff_api, make_study):
+    study = make_study("g", neurons=1, k=1)
+    rater = Rater.objects.create(name="es", kind="openclip_es")
+    response = staff_api.post("/api/runs/", {"study": study.pk, "rater": rater.pk}, format="json")
+    assert response.status_code == 201
+    assert EvaluationRun.objects.get().status == "queued"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_answers_503_when_postgresql_is_unreachable(staff, make_study):
+    from rest_framework.test import APIClient
+
+    make_study("h", neurons=1, k=1)
+    client = APIClient()
+    client.force_authenticate(staff)  # no session lookup: the view's own query hits the outage
+    with _outage():
+        response = client.get("/api/neurons/")
+    assert response.status_code == 503
+    assert response.json() == {
+        "detail": "The database is unavailable right now; nothing was saved. Try again shortly."
+    }
+    assert client.get("/api/neurons/").status_code == 200  # and it recovers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pages_answer_503_not_a_traceback(client, annotators, make_study):
+    study = make_study("i", neurons=1, k=1)
+    client.force_login(annotators["alice"])
+    with _outage():
+        response = client.get(reverse("annotation-page", args=[study.pk]))
+    assert response.status_code == 503
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode() == (
+        "The database is unavailable right now; nothing was saved. Try again shortly."
+    )
+
+
+class _outage:
+    def __enter__(self):
+        self.saved = connection.settings_dict["PORT"]
+        connection.close()
+        connection.settings_dict["PORT"] = 9
+
+    def __exit__(self, *exc):
+        connection.close()
+        connection.settings_dict["PORT"] = self.saved
