@@ -1,6 +1,7 @@
 """Storing an annotator's answers to a unit: once per client-made id, never half, undoable."""
 
 import uuid
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from annotate.annotation.assignment import lease_expiry
 from annotate.annotation.members import human_rater
-from annotate.models import Assignment, NeuronImage, Study, Submission
+from annotate.models import Assignment, Study, Submission
 from evaluation.models import Judgment, Verdict
 
 HUMAN_VERDICTS = (Verdict.YES, Verdict.NO, Verdict.SKIP, Verdict.UNCLEAR)
@@ -35,9 +36,8 @@ def check_client_id(value) -> uuid.UUID:
         raise SubmissionError("client_id must be a UUID made by the client.") from None
 
 
-def check_answers(neuron_id: int, answers, order_shown, ms_spent) -> tuple[dict, list, int]:
+def check_answers(image_ids: set[int], answers, order_shown, ms_spent) -> tuple[dict, list, int]:
     """Answers for exactly the unit's images, an order that lists each image once, a duration."""
-    image_ids = set(NeuronImage.objects.filter(neuron_id=neuron_id).values_list("id", flat=True))
     if not isinstance(answers, dict):
         raise SubmissionError("answers must map image id to a verdict.")
     try:
@@ -76,65 +76,90 @@ def existing_submission(client_id: uuid.UUID, user, neuron_id: int) -> dict | No
     return submission_payload(sub)
 
 
+LEASE_SQL = """
+SELECT a.state,
+       ARRAY(SELECT ni.id FROM annotate_neuronimage ni WHERE ni.neuron_id = a.unit_id),
+       (SELECT r.id FROM evaluation_rater r WHERE r.user_id = a.annotator_id)
+FROM annotate_assignment a
+WHERE a.annotator_id = %(user)s AND a.study_id = %(study)s AND a.unit_id = %(neuron)s
+"""
+
+# One statement, so atomic without a transaction round trip: the submission row (skipped on a
+# repeated client id or a second answer to the unit), its judgments, the lease closed and the
+# unit's counters. An expired lease had given its claim back, so it takes it again.
+WRITE_SQL = """
+WITH sub AS (
+    INSERT INTO annotate_submission
+        (client_id, study_id, annotator_id, neuron_id, order_shown, ms_spent, created)
+    VALUES (%(client_id)s, %(study)s, %(user)s, %(neuron)s, %(order)s, %(ms)s, now())
+    ON CONFLICT DO NOTHING
+    RETURNING created
+), judged AS (
+    INSERT INTO evaluation_judgment
+        (rater_id, neuron_image_id, verdict, extra, submission, created)
+    SELECT %(rater)s, x.ni, x.verdict, jsonb_build_object('position', x.pos), %(client_id)s,
+           sub.created
+    FROM sub, unnest(%(images)s::bigint[], %(verdicts)s::text[], %(positions)s::int[])
+         AS x(ni, verdict, pos)
+), lease AS (
+    SELECT a.id, a.state, a.is_gold FROM annotate_assignment a, sub
+    WHERE a.annotator_id = %(user)s AND a.unit_id = %(neuron)s
+    FOR UPDATE OF a
+), closed AS (
+    UPDATE annotate_assignment a SET state = 'done' FROM lease WHERE a.id = lease.id
+)
+UPDATE annotate_unit u
+SET done = u.done + 1,
+    claimed = u.claimed + CASE WHEN lease.state = 'expired' AND NOT lease.is_gold THEN 1 ELSE 0 END
+FROM lease WHERE u.neuron_id = %(neuron)s
+RETURNING (SELECT created FROM sub)
+"""
+
+
 def do_submit_unit(
     user, study: Study, *, client_id, neuron_id, answers, order_shown, ms_spent
 ) -> dict:
     """Store one unit's answers as the annotator's judgments; a repeated client id is a no-op.
 
-    The unit must have been given to the annotator (a lease, even an expired one).
+    The unit must have been given to the annotator (a lease, even an expired one). Two round
+    trips: this runs for every unit every annotator answers.
     """
     client_id = check_client_id(client_id)
     try:
         neuron_id = int(neuron_id)
     except (TypeError, ValueError):
         raise SubmissionError("neuron must be an integer id.") from None
-    repeated = existing_submission(client_id, user, neuron_id)
-    if repeated is not None:
-        return repeated
-    lease = Assignment.objects.filter(annotator=user, study=study, unit_id=neuron_id).first()
+    params = {"user": user.pk, "study": study.pk, "neuron": neuron_id, "client_id": client_id}
+    with connection.cursor() as cursor:
+        cursor.execute(LEASE_SQL, params)
+        lease = cursor.fetchone()
     if lease is None:
         raise SubmissionError("This unit was not given to you.")
-    answers, order, ms = check_answers(neuron_id, answers, order_shown, ms_spent)
-    rater = human_rater(user)
+    _, image_ids, rater_id = lease
+    answers, order, ms = check_answers(set(image_ids), answers, order_shown, ms_spent)
+    images = list(answers)
+    params |= {
+        "order": order,
+        "ms": ms,
+        "rater": rater_id or human_rater(user).pk,
+        "images": images,
+        "verdicts": [str(answers[i]) for i in images],
+        "positions": [order.index(i) + 1 for i in images],
+    }
+    # Inside a caller's transaction a savepoint keeps it usable after a conflict.
+    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
-        with transaction.atomic():
-            sub = store_submission(user, study, client_id, neuron_id, answers, order, ms, rater)
-    except IntegrityError:
-        repeated = existing_submission(client_id, user, neuron_id)
-        if repeated is not None:  # the same client id raced itself
-            return repeated
+        with savepoint, connection.cursor() as cursor:
+            cursor.execute(WRITE_SQL, params)
+            stored = cursor.fetchone()
+    except IntegrityError:  # judgments of these pairs exist from elsewhere
         raise SubmissionConflict("You have answered this unit already.") from None
-    return submission_payload(sub)
-
-
-def store_submission(user, study, client_id, neuron_id, answers, order, ms, rater) -> Submission:
-    """Caller holds a transaction; raises IntegrityError if anything was stored before."""
-    sub = Submission.objects.create(
-        client_id=client_id,
-        study=study,
-        annotator=user,
-        neuron_id=neuron_id,
-        order_shown=order,
-        ms_spent=ms,
-    )
-    Judgment.objects.bulk_create(
-        Judgment(
-            rater=rater,
-            neuron_image_id=ni_id,
-            verdict=verdict,
-            submission=client_id,
-            extra={"position": order.index(ni_id) + 1},
-        )
-        for ni_id, verdict in answers.items()
-    )
-    lease = Assignment.objects.select_for_update().get(annotator=user, unit_id=neuron_id)
-    if lease.state == Assignment.State.DONE:
-        raise IntegrityError("unit already submitted")
-    reclaim = lease.state == Assignment.State.EXPIRED and not lease.is_gold
-    lease.state = Assignment.State.DONE
-    lease.save(update_fields=["state"])
-    bump_unit(neuron_id, done=1, claimed=int(reclaim))
-    return sub
+    if stored is None:
+        repeated = existing_submission(client_id, user, neuron_id)
+        if repeated is not None:
+            return repeated
+        raise SubmissionConflict("You have answered this unit already.")
+    return {"client_id": str(client_id), "neuron": neuron_id, "stored": stored[0].isoformat()}
 
 
 def bump_unit(neuron_id: int, *, done: int, claimed: int) -> None:

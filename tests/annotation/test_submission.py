@@ -34,6 +34,8 @@ def test_judgments_are_stored_under_the_annotators_rater(study, annotators, unit
     stored = dict(Judgment.objects.filter(rater=rater).values_list("neuron_image_id", "verdict"))
     assert stored == args["answers"]
     assert set(Judgment.objects.values_list("submission", flat=True)) == {args["client_id"]}
+    positions = dict(Judgment.objects.values_list("neuron_image_id", "extra__position"))
+    assert positions == {i: n for n, i in enumerate(args["order_shown"], start=1)}
     sub = Submission.objects.get()
     assert (sub.order_shown, sub.ms_spent) == (args["order_shown"], 1500)
     assert Unit.objects.get(pk=unit["neuron"]).done == 1
