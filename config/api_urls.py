@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from annotate.api.annotation import AnnotationViewSet
 from annotate.api.views import ConceptSetViewSet, NeuronViewSet, StudyViewSet
+from evaluation.api.reports import ReportViewSet
 from evaluation.api.views import JudgmentViewSet, RaterViewSet, RunViewSet
 
 router = DefaultRouter()
@@ -17,6 +18,7 @@ router.register("raters", RaterViewSet, basename="rater")
 router.register("runs", RunViewSet, basename="run")
 router.register("judgments", JudgmentViewSet, basename="judgment")
 router.register("annotate", AnnotationViewSet, basename="annotate")
+router.register("reports", ReportViewSet, basename="report")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),

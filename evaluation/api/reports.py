@@ -1,0 +1,120 @@
+"""Agreement reports and exports through the API (staff only): the same report the report
+pages show, an agreement matrix for scripts, and every table as CSV or JSON."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from annotate.api.permissions import IsStaff
+from annotate.permissions import access_study
+from evaluation import exports
+from evaluation.reports import check_report_request, get_study_report
+
+METRICS = ("kappa", "iou", "ac1", "percent", "pabak")
+OUTPUTS = ("csv", "json")
+
+REPORT_PARAMETERS = [
+    OpenApiParameter("rule", str, enum=["any", "majority", "all"], description="Neuron level"),
+    OpenApiParameter("reference", str, description="Human consensus: majority or dawid_skene"),
+    OpenApiParameter("n_boot", int, description="Bootstrap resamples for CIs (0..5000)"),
+    OpenApiParameter("min_gold", float, description="Leave out annotators under this accuracy"),
+    OpenApiParameter("exclude", str, many=True, description="Annotator names to leave out"),
+]
+LEVEL = OpenApiParameter("level", str, enum=list(exports.LEVELS), description="pair or neuron")
+OUTPUT = OpenApiParameter("output", str, enum=list(OUTPUTS), description="csv (default) or json")
+
+
+def agreement_matrix(report: dict, metric: str, level: str) -> dict:
+    """Raters x raters matrix of one pairwise metric; 1.0 on the diagonal, None where two
+    raters share no item."""
+    raters = [r["name"] for r in report["raters"]]
+    index = {name: i for i, name in enumerate(raters)}
+    matrix: list[list[float | None]] = [
+        [1.0 if i == j else None for j in range(len(raters))] for i in range(len(raters))
+    ]
+    for pair in report[level]["pairwise"]:
+        i, j = index.get(pair["first"]), index.get(pair["second"])
+        if i is not None and j is not None:
+            matrix[i][j] = matrix[j][i] = pair[metric]
+    return {"metric": metric, "level": level, "raters": raters, "matrix": matrix}
+
+
+def _choice(params, name: str, choices, default: str) -> str:
+    value = params.get(name, default)
+    if value not in choices:
+        raise ValidationError({name: f"must be one of {', '.join(choices)}"})
+    return value
+
+
+class ReportViewSet(viewsets.ViewSet):
+    """Agreement between raters on one study (pass the study id)."""
+
+    permission_classes = [IsStaff]
+    lookup_field = "study_id"
+    lookup_value_regex = r"\d+"
+
+    def _report(self, request, study_id):
+        study = access_study(request.user, int(study_id))
+        try:
+            options = check_report_request(request.query_params)
+        except ValueError as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+        return study, get_study_report(study, options)
+
+    @extend_schema(parameters=REPORT_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    def retrieve(self, request, study_id=None):
+        """The whole report: raters, pairwise and multi-rater agreement, per layer,
+        calibration, sanity checks, annotator reliability."""
+        return Response(self._report(request, study_id)[1])
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("metric", str, enum=list(METRICS)),
+            LEVEL,
+            *REPORT_PARAMETERS,
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True)
+    def matrix(self, request, study_id=None):
+        """Raters x raters matrix of one agreement metric (Cohen's kappa by default)."""
+        metric = _choice(request.query_params, "metric", METRICS, "kappa")
+        level = _choice(request.query_params, "level", exports.LEVELS, "pair")
+        return Response(agreement_matrix(self._report(request, study_id)[1], metric, level))
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("table", str, enum=list(exports.TABLES), required=True),
+            LEVEL,
+            OUTPUT,
+            *REPORT_PARAMETERS,
+        ],
+        responses={200: OpenApiTypes.BINARY},
+    )
+    @action(detail=True)
+    def table(self, request, study_id=None):
+        """One report table as CSV (cells that a spreadsheet would run are escaped) or JSON."""
+        params = request.query_params
+        table = _choice(params, "table", list(exports.TABLES), "pairwise")
+        level = _choice(params, "level", exports.LEVELS, "pair")
+        output = _choice(params, "output", OUTPUTS, "csv")
+        study, report = self._report(request, study_id)
+        name = f"{table}-{level}-study{study.pk}"
+        if output == "json":
+            records = exports.table_as_records(report, table, level)
+            return exports.json_response(f"{name}.json", records)
+        header, rows = exports.TABLES[table](report, level)
+        return exports.csv_response(f"{name}.csv", header, rows)
+
+    @extend_schema(parameters=[OUTPUT], responses={200: OpenApiTypes.BINARY})
+    @action(detail=True)
+    def judgments(self, request, study_id=None):
+        """Every judgment of the study (the long table), streamed as CSV or JSON."""
+        study = access_study(request.user, int(study_id))
+        output = _choice(request.query_params, "output", OUTPUTS, "csv")
+        return exports.judgments_json(study) if output == "json" else exports.judgments_csv(study)
