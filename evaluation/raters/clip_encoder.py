@@ -223,8 +223,13 @@ def _build(spec: ClipSpec, device: str) -> ClipEncoder:
     if path is None and not spec.model.startswith("local-dir:"):
         file, tag_cfg = _cached_tag_file(spec)
         path = Path(file)
-        keys = ("mean", "std", "interpolation", "resize_mode")
-        preprocess_cfg = {k: tag_cfg[k] for k in keys if k in tag_cfg}
+        names = {
+            "mean": "image_mean",
+            "std": "image_std",
+            "interpolation": "image_interpolation",
+            "resize_mode": "image_resize_mode",
+        }
+        preprocess_cfg = {arg: tag_cfg[key] for key, arg in names.items() if key in tag_cfg}
     if spec.checkpoint_sha256:
         from evaluation.raters.clip_spec import file_sha256
 
@@ -238,8 +243,8 @@ def _build(spec: ClipSpec, device: str) -> ClipEncoder:
         spec.open_clip_name,
         pretrained=None if local_dir else str(path),
         device=device,
-        force_preprocess_cfg=preprocess_cfg or None,
         require_pretrained=True,
+        **preprocess_cfg,
     )
     tokenizer = open_clip.get_tokenizer(spec.open_clip_name)
     return ClipEncoder(spec, model, preprocess, tokenizer, device)
