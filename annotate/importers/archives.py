@@ -8,7 +8,7 @@ import os
 import re
 import stat
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from django.conf import settings
 
@@ -29,7 +29,7 @@ def check_relative_path(path: str) -> str:
         raise ValueError("path is empty")
     if text.startswith("/") or DRIVE.match(text):
         raise ValueError(f"path {text!r} is absolute; paths must be relative to the images")
-    parts = [p for p in PurePosixPath(text).parts if p != "."]
+    parts = [p for p in text.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise ValueError(f"path {text!r} escapes the images folder or zip ('..')")
     if not parts:

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from annotate.images import ImageInfo, ImageRejected, check_image
 from annotate.importers.archives import ImageMissing, check_relative_path, open_images
+from annotate.importers.copy import copy_rows
 from annotate.importers.errors import ImportReport, Problems, fail
 from annotate.importers.sources import (
     Source,
@@ -51,10 +52,11 @@ def check_manifest_rows(text: str, file: str, k: int) -> list[ManifestRow]:
     problems = Problems()
     rows: list[ManifestRow] = []
     seen: dict[tuple, int] = {}
+    paths: dict[str, str | ValueError] = {}
     raw = iter_rows(text, file, ["layer", "unit", "rank", "path"], ["activation"], problems)
     for line, values in raw:
         try:
-            row = _manifest_row(line, *values, k=k)
+            row = _manifest_row(line, *values, k=k, paths=paths)
         except ValueError as exc:
             problems.add(file, line, str(exc))
             continue
@@ -77,7 +79,7 @@ def check_manifest_rows(text: str, file: str, k: int) -> list[ManifestRow]:
     return rows
 
 
-def _manifest_row(line, layer, unit, rank, path, activation, *, k: int) -> ManifestRow:
+def _manifest_row(line, layer, unit, rank, path, activation, *, k: int, paths: dict) -> ManifestRow:
     layer = str(layer or "").strip()
     if not layer:
         raise ValueError("layer is empty")
@@ -89,9 +91,23 @@ def _manifest_row(line, layer, unit, rank, path, activation, *, k: int) -> Manif
         layer,
         parse_int(unit, "unit"),
         rank_number,
-        check_relative_path(path),
+        _checked_path(path, paths),
         parse_float(activation, "activation"),
     )
+
+
+def _checked_path(path, paths: dict[str, str | ValueError]) -> str:
+    """check_relative_path, remembered: a manifest names each image many times."""
+    key = str(path)
+    if key not in paths:
+        try:
+            paths[key] = check_relative_path(key)
+        except ValueError as exc:
+            paths[key] = exc
+    result = paths[key]
+    if isinstance(result, ValueError):
+        raise result
+    return result
 
 
 def check_images(rows, archive, file: str, problems: Problems) -> dict[str, ImageInfo]:
@@ -152,17 +168,13 @@ def _import(study: Study, rows: list[ManifestRow], archive, file: str) -> Import
         {info.sha256: info for info in infos.values()},
         lambda sha: archive.read(path_by_sha[sha]),
     )
-    NeuronImage.objects.bulk_create(
-        [
-            NeuronImage(
-                neuron_id=neurons[(row.layer, row.unit)],
-                image_id=ids[infos[row.path].sha256],
-                rank=row.rank,
-                activation=row.activation,
-            )
-            for row in new
-        ],
-        batch_size=BATCH,
+    copy_rows(
+        NeuronImage,
+        ["neuron", "image", "rank", "activation", "is_distractor"],
+        (
+            (neurons[(r.layer, r.unit)], ids[infos[r.path].sha256], r.rank, r.activation, False)
+            for r in new
+        ),
     )
     NeuronImage.objects.bulk_update(updated, ["activation"], batch_size=BATCH)
     return ImportReport(

@@ -1,8 +1,8 @@
 """Neuron labels: CLIP-Dissect `layer,unit,description,similarity` or MILAN
 `layer,unit,description` (told apart by the header), as CSV or JSON Lines.
 
-Bulk: one query reads the study's neurons, new ones go in with batched INSERTs, so 100,000
-neurons import in seconds. A label that already has judgments is never changed under them.
+Bulk: one query reads the study's neurons, new ones go in with COPY, so 100,000 neurons
+import in seconds. A label that already has judgments is never changed under them.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from annotate.importers.copy import copy_rows
 from annotate.importers.errors import ImportReport, Problems, fail
 from annotate.importers.sources import (
     Source,
@@ -95,19 +96,15 @@ def do_import_labels(study: Study, source: Source) -> ImportReport:
         for row in rows:
             old = existing.get((row.layer, row.unit))
             if old is None:
-                new.append(
-                    Neuron(
-                        study=study,
-                        layer=row.layer,
-                        unit=row.unit,
-                        label=row.label,
-                        method_score=row.score,
-                    )
-                )
+                new.append(row)
             elif (old[1], old[2]) != (row.label, row.score):
                 changed.append((row, old[0]))
         _refuse_relabelling_judged(changed, file)
-        Neuron.objects.bulk_create(new, batch_size=BATCH)
+        copy_rows(
+            Neuron,
+            ["study", "layer", "unit", "label", "method_score", "role"],
+            ((study.pk, r.layer, r.unit, r.label, r.score, Neuron.Role.REAL) for r in new),
+        )
         Neuron.objects.bulk_update(
             [Neuron(pk=pk, label=row.label, method_score=row.score) for row, pk in changed],
             ["label", "method_score"],
