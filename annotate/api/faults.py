@@ -1,4 +1,5 @@
-"""When PostgreSQL or Redis is briefly unavailable, users get a 503 that says so.
+"""When PostgreSQL or Redis is briefly unavailable, users get a 503 that says so; an
+oversized API request body gets a 413 in JSON.
 
 Without this a dropped database connection shows a traceback page (DEBUG) or a bare 500.
 The API answers JSON through DRF's exception handler; pages get a short plain-text 503.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import InterfaceError
 from django.db import OperationalError as DatabaseError
 from django.http import HttpResponse
@@ -37,6 +40,12 @@ def unavailable_message(exc: BaseException) -> str | None:
 
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent)):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = f"Request body too large: the limit is {limit:,} bytes outside uploaded files."
+        if isinstance(exc, TooManyFieldsSent):
+            detail = "Request has too many fields."
+        return Response({"detail": detail}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     message = unavailable_message(exc)
     if message is None:
         return drf_exception_handler(exc, context)

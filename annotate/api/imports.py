@@ -6,11 +6,8 @@ the API only has to translate their outcome.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
-from pathlib import Path
 
 from rest_framework import status
 from rest_framework.response import Response
@@ -61,21 +58,15 @@ def import_labels(study, upload):
 
 
 def import_concept_set(name: str, upload):
+    """(concept set, report): the report says whether it was created or already stored."""
     from annotate.importers.concepts import do_import_concept_set
+    from annotate.importers.errors import ImportReport
 
-    return do_import_concept_set(name, upload)
+    report = ImportReport("concept", upload.name or "concepts.txt")
+    return do_import_concept_set(name, upload, report), report
 
 
 def import_images(study, manifest, archive):
-    """The zip goes to a temporary file (importers read zips by path), removed afterwards."""
     from annotate.importers.images import do_import_images
 
-    folder = Path(tempfile.mkdtemp(prefix="nj-upload-"))
-    try:
-        zip_path = folder / (Path(archive.name or "images.zip").name or "images.zip")
-        with zip_path.open("wb") as out:
-            for chunk in archive.chunks():
-                out.write(chunk)
-        return do_import_images(study, manifest, zip_path)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    return do_import_images(study, manifest, archive)

@@ -107,10 +107,16 @@ class ConceptSetImportSerializer(serializers.Serializer):
 
 
 class ImportReportSerializer(serializers.Serializer):
-    created = serializers.IntegerField(required=False)
-    updated = serializers.IntegerField(required=False)
-    unchanged = serializers.IntegerField(required=False)
-    detail = serializers.CharField(required=False)
+    kind = serializers.CharField()
+    file = serializers.CharField()
+    format = serializers.CharField()
+    rows = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    images_stored = serializers.IntegerField()
+    notes = serializers.ListField(child=serializers.CharField())
+    summary = serializers.CharField()
 
 
 class ProblemSerializer(serializers.Serializer):

@@ -99,7 +99,11 @@ class ConceptSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     @extend_schema(
         request={"multipart/form-data": ConceptSetImportSerializer},
-        responses={201: ConceptSetSerializer, 400: ImportFailedSerializer},
+        responses={
+            200: ConceptSetSerializer,
+            201: ConceptSetSerializer,
+            400: ImportFailedSerializer,
+        },
     )
     def create(self, request):
         form = ConceptSetImportSerializer(data=request.data)
@@ -108,7 +112,9 @@ class ConceptSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         outcome = imports.run_import(imports.import_concept_set, data["name"], data["file"])
         if isinstance(outcome, Response):
             return outcome
-        return Response(ConceptSetSerializer(outcome).data, status=status.HTTP_201_CREATED)
+        concept_set, report = outcome
+        code = status.HTTP_201_CREATED if report.created else status.HTTP_200_OK
+        return Response(ConceptSetSerializer(concept_set).data, status=code)
 
     parser_classes = [MultiPartParser, *viewsets.GenericViewSet.parser_classes]
 
