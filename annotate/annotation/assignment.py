@@ -45,7 +45,7 @@ def do_expire_leases(study: Study) -> int:
         return cursor.rowcount
 
 
-CLAIM_SQL = """
+LEASES_SQL = """
 WITH pick AS (
     SELECT u.neuron_id FROM annotate_unit u
     WHERE u.study_id = %(study)s AND NOT u.is_gold AND u.claimed < %(overlap)s
@@ -59,30 +59,47 @@ WITH pick AS (
     UPDATE annotate_unit u SET claimed = u.claimed + 1
     FROM pick WHERE u.neuron_id = pick.neuron_id
     RETURNING u.neuron_id
+), claimed AS (
+    INSERT INTO annotate_assignment
+        (unit_id, study_id, annotator_id, state, is_gold, created, expires)
+    SELECT neuron_id, %(study)s, %(user)s, 'open', false, now(), %(expires)s FROM bump
+    RETURNING id, unit_id, created, true AS is_new
+), renewed AS (
+    UPDATE annotate_assignment SET expires = %(expires)s
+    WHERE annotator_id = %(user)s AND study_id = %(study)s AND state = 'open'
+    RETURNING id, unit_id, created, false AS is_new
+), leases AS (
+    SELECT * FROM claimed UNION ALL SELECT * FROM renewed
 )
-INSERT INTO annotate_assignment (unit_id, study_id, annotator_id, state, is_gold, created, expires)
-SELECT neuron_id, %(study)s, %(user)s, 'open', false, now(), %(expires)s FROM bump
+SELECT l.id, l.unit_id, n.label, l.is_new,
+       ARRAY(SELECT ni.id FROM annotate_neuronimage ni
+             WHERE ni.neuron_id = l.unit_id ORDER BY ni.id)
+FROM leases l JOIN annotate_neuron n ON n.id = l.unit_id
+ORDER BY l.created, l.id
 """
 
 
-def claim_regular_units(user, study: Study, count: int) -> int:
-    """Lease up to `count` of the least-claimed units this annotator never had, in one statement.
+def claim_and_list_leases(user, study: Study, count: int) -> tuple[list[tuple], int]:
+    """Lease up to `count` of the least-claimed units this annotator never had, and list all
+    their open leases (renewed, oldest first), in one statement; returns rows and how many
+    were claimed.
 
     The row lock and the counter update happen together, so a concurrent claim either skips
     the locked unit or sees its new count (PostgreSQL re-checks `claimed < R` on the latest row).
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            CLAIM_SQL,
+            LEASES_SQL,
             {
                 "study": study.pk,
                 "overlap": study.overlap,
                 "user": user.pk,
-                "count": count,
+                "count": max(0, count),
                 "expires": lease_expiry(),
             },
         )
-        return cursor.rowcount
+        rows = cursor.fetchall()
+    return rows, sum(1 for row in rows if row[3])
 
 
 def claim_gold_unit(user, study: Study) -> Assignment | None:
@@ -138,40 +155,18 @@ def access_next_unit(user, study: Study, prefetch: int = 1) -> dict:
     if wanted > 0 and gold_is_due(counts, config.gold_rate) and claim_gold_unit(user, study):
         counts["open"] += 1
         wanted -= 1
-    if wanted > 0:
-        got = claim_regular_units(user, study, wanted)
-        if got < wanted and do_expire_leases(study):  # units run short: free abandoned leases
-            got += claim_regular_units(user, study, wanted - got)
-        counts["open"] += got
-    units = open_units_payload(user, study, 1 + prefetch, config.shuffle_images)
+    rows, got = claim_and_list_leases(user, study, wanted)
+    if got < wanted and do_expire_leases(study):  # units run short: free abandoned leases
+        rows, more = claim_and_list_leases(user, study, wanted - got)
+        got += more
+    counts["open"] += got
+    units = units_payload(study, rows[: 1 + prefetch], config.shuffle_images)
     return {"units": units, "progress": progress_payload(user, study, counts, config)}
 
 
-OPEN_UNITS_SQL = """
-WITH renewed AS (
-    UPDATE annotate_assignment SET expires = %(expires)s
-    WHERE annotator_id = %(user)s AND study_id = %(study)s AND state = 'open'
-    RETURNING id, unit_id, created
-)
-SELECT r.id, r.unit_id, n.label,
-       ARRAY(SELECT ni.id FROM annotate_neuronimage ni
-             WHERE ni.neuron_id = r.unit_id ORDER BY ni.id)
-FROM renewed r JOIN annotate_neuron n ON n.id = r.unit_id
-ORDER BY r.created, r.id
-LIMIT %(limit)s
-"""
-
-
-def open_units_payload(user, study: Study, limit: int, shuffle: bool) -> list[dict]:
-    """The annotator's open leases, oldest first, renewed since they are being worked on."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            OPEN_UNITS_SQL,
-            {"expires": lease_expiry(), "user": user.pk, "study": study.pk, "limit": limit},
-        )
-        rows = cursor.fetchall()
+def units_payload(study: Study, rows: list[tuple], shuffle: bool) -> list[dict]:
     units = []
-    for lease_id, neuron_id, label, ids in rows:
+    for lease_id, neuron_id, label, _, ids in rows:
         if shuffle:  # seeded by the lease, so a reload shows the same order
             random.Random(lease_id).shuffle(ids)
         units.append(
