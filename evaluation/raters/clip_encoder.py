@@ -118,8 +118,10 @@ class ClipEncoder:
         with ThreadPoolExecutor(max_workers=2) as pool:
             for start in range(0, len(missing), batch_size):
                 batch = missing[start : start + batch_size]
+                with context.timer.stage("read"):  # in this thread: sources may use its DB
+                    blobs = [context.images.read(sha) for sha in batch]
                 with context.timer.stage("decode"):
-                    pixels = torch.stack(list(pool.map(lambda s: self._pixels(s, context), batch)))
+                    pixels = torch.stack(list(pool.map(self._pixels, blobs)))
                 with context.timer.stage("embed_images"):
                     vectors = self.encode_pixels(pixels)
                 new = dict(zip(batch, vectors, strict=True))
@@ -128,8 +130,8 @@ class ClipEncoder:
                 found.update(new)
         return found
 
-    def _pixels(self, sha256: str, context: RaterContext) -> torch.Tensor:
-        with Image.open(io.BytesIO(context.images.read(sha256))) as img:
+    def _pixels(self, blob: bytes) -> torch.Tensor:
+        with Image.open(io.BytesIO(blob)) as img:
             return self.preprocess(img.convert("RGB"))
 
 
