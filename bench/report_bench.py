@@ -8,7 +8,7 @@ judge every pair, 9 automatic raters with scores, 3 x 40 sanity probes per layer
 - baseline: crowd-kit's Dawid-Skene alone on the same human judgments, for scale.
 The target is cold under 1 s; the ratio printed is cold / 1 s.
 
-    .venv/bin/python bench/report_bench.py [--repeat 3] [--keep]
+    .venv/bin/python bench/report_bench.py [--repeat 3] [--keep] [--reuse]
 """
 
 import argparse
@@ -133,6 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the study afterwards")
+    parser.add_argument("--reuse", action="store_true", help="time a study kept by --keep")
     args = parser.parse_args()
     setup_django()
     from django.core.cache import cache
@@ -148,7 +149,8 @@ def main() -> None:
     )
 
     start = time.perf_counter()
-    study = build_study()
+    kept = Study.objects.filter(name=STUDY).first() if args.reuse else None
+    study = kept or build_study()
     n = Judgment.objects.filter(neuron_image__neuron__study=study).count()
     print(f"built {STUDY}: {n:,} judgments in {time.perf_counter() - start:.1f} s")
 

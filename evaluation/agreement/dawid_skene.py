@@ -29,7 +29,7 @@ def fit_dawid_skene(
     n_items: int,
     n_workers: int,
     n_iter: int = 100,
-    tol: float = 1e-6,
+    tol: float = 1e-5,  # crowd-kit's default
 ) -> DawidSkeneFit:
     """items, workers: integer codes; labels: 0/1, one entry per judgment."""
     n_yes = np.bincount(items, weights=labels, minlength=n_items)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -93,18 +93,22 @@ def _json_safe(value):
     """Plain JSON-ready data; NaN and infinities become None.
 
     One walk instead of dataclasses.asdict (which deep-copies every leaf) plus a second
-    pass: a third of the report's time went there.
+    pass, with the commonest leaves tested first: a third of the report's time went here.
     """
-    if is_dataclass(value):
-        return {f.name: _json_safe(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str | int | bool) or value is None:
+        return value
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return None if not math.isfinite(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _json_safe(getattr(value, name)) for name in value.__dataclass_fields__}
+    if isinstance(value, np.floating):
+        return _json_safe(float(value))
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
     return value
 
 

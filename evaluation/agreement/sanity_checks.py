@@ -59,24 +59,23 @@ def sanity_table(table: pd.DataFrame) -> list[SanityRow]:
     binary = table[table["verdict"].isin(["yes", "no"])]
     if binary.empty:
         return []
-    counts = (
-        binary.assign(yes=binary["verdict"] == "yes")
-        .groupby(["rater", "role"], observed=True)["yes"]
+    grouped = (
+        pd.DataFrame(
+            {
+                "rater": binary["rater"].astype(str),
+                "role": binary["role"].astype(str),
+                "yes": (binary["verdict"] == "yes").to_numpy(),
+            }
+        )
+        .groupby(["rater", "role"])["yes"]
         .agg(["sum", "count"])
     )
+    counts = {key: (int(y), int(n)) for key, y, n in grouped.itertuples(name=None)}
     rows = []
-    for rater in sorted(binary["rater"].unique()):
-        rates = {}
-        for role in ROLES:
-            key = (rater, role)
-            yes, n = (
-                (counts.loc[key, "sum"], counts.loc[key, "count"])
-                if key in counts.index
-                else (0, 0)
-            )
-            rates[role] = _rate(int(yes), int(n))
+    for rater in sorted({r for r, _ in counts}):
+        rates = {role: _rate(*counts.get((rater, role), (0, 0))) for role in ROLES}
         if not any(rates[r].n for r in PROBE_ROLES):
             continue
         flagged, reason = _flag(rates)
-        rows.append(SanityRow(str(rater), rates, flagged, reason))
+        rows.append(SanityRow(rater, rates, flagged, reason))
     return rows
