@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 
 from annotate.api.permissions import IsStaff
 from annotate.permissions import access_study
 from evaluation import exports
+from evaluation.models import Judgment
 from evaluation.reports import check_report_request, get_study_report
 
 METRICS = ("kappa", "iou", "ac1", "percent", "pabak")
@@ -44,6 +45,12 @@ def agreement_matrix(report: dict, metric: str, level: str) -> dict:
     return {"metric": metric, "level": level, "raters": raters, "matrix": matrix}
 
 
+class NothingToReport(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This study has no judgments yet, so there is no agreement to report."
+    default_code = "no_judgments"
+
+
 def _choice(params, name: str, choices, default: str) -> str:
     value = params.get(name, default)
     if value not in choices:
@@ -60,6 +67,8 @@ class ReportViewSet(viewsets.ViewSet):
 
     def _report(self, request, study_id):
         study = access_study(request.user, int(study_id))
+        if not Judgment.objects.filter(neuron_image__neuron__study=study).exists():
+            raise NothingToReport()
         try:
             options = check_report_request(request.query_params)
         except ValueError as exc:
@@ -85,7 +94,11 @@ class ReportViewSet(viewsets.ViewSet):
         """Raters x raters matrix of one agreement metric (Cohen's kappa by default)."""
         metric = _choice(request.query_params, "metric", METRICS, "kappa")
         level = _choice(request.query_params, "level", exports.LEVELS, "pair")
-        return Response(agreement_matrix(self._report(request, study_id)[1], metric, level))
+        try:
+            report = self._report(request, study_id)[1]
+        except NothingToReport:
+            return Response({"metric": metric, "level": level, "raters": [], "matrix": []})
+        return Response(agreement_matrix(report, metric, level))
 
     @extend_schema(
         parameters=[

@@ -77,3 +77,14 @@ def test_reports_are_for_staff_only(as_user, api, judged_study, membership):
     assert response.status_code == 403
     assert response.json() == {"detail": "Only staff can use this endpoint."}
     assert api.get(f"/api/reports/{judged_study.pk}/judgments/").status_code == 403
+
+
+def test_a_study_without_judgments_has_nothing_to_report(staff_api, make_study):
+    study = make_study("empty", neurons=2, k=1)
+    response = staff_api.get(f"/api/reports/{study.pk}/")
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "This study has no judgments yet, so there is no agreement to report."
+    }
+    matrix = staff_api.get(f"/api/reports/{study.pk}/matrix/").json()
+    assert matrix == {"metric": "kappa", "level": "pair", "raters": [], "matrix": []}
