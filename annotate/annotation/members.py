@@ -30,7 +30,10 @@ def settings_for(study: Study) -> AnnotationSettings:
 
 
 def access_annotation_study(user, study_id: int) -> Study:
-    """The study if `user` annotates it; 404 otherwise, so other studies stay hidden."""
+    """The study if `user` annotates it; 404 otherwise, so other studies stay hidden.
+
+    Staff may annotate any study: they join it on their first visit.
+    """
     if not user.is_authenticated:
         raise PermissionDenied("Log in first.")
     membership = (
@@ -38,6 +41,9 @@ def access_annotation_study(user, study_id: int) -> Study:
         .filter(study_id=study_id, user=user)
         .first()
     )
+    if membership is None and user.is_staff and Study.objects.filter(pk=study_id).exists():
+        membership, _ = StudyAnnotator.objects.get_or_create(study_id=study_id, user=user)
+        human_rater(user)
     if membership is None:
         raise Http404("You are not an annotator of this study.")
     return membership.study

@@ -181,3 +181,12 @@ def test_staff_page_shows_progress_and_makes_invites(client, staff, study):
     study.refresh_from_db()
     study.annotation_settings.refresh_from_db()
     assert study.overlap == 2 and study.annotation_settings.quota == 10
+
+
+def test_study_page_links_to_annotation_and_staff_join_on_first_visit(client, staff, study):
+    client.force_login(staff)
+    page = client.get(reverse("study-detail", args=[study.pk])).content.decode()
+    assert reverse("annotation-manage", args=[study.pk]) in page
+    assert reverse("annotation-page", args=[study.pk]) in page
+    assert client.get(reverse("annotation-page", args=[study.pk])).status_code == 200
+    assert StudyAnnotator.objects.filter(study=study, user=staff).exists()
