@@ -101,6 +101,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 NEURONJUDGE_MAX_IMAGE_BYTES = envint("NEURONJUDGE_MAX_IMAGE_BYTES", str(20 * 1024 * 1024))
 NEURONJUDGE_MAX_IMAGE_PIXELS = envint("NEURONJUDGE_MAX_IMAGE_PIXELS", str(40_000_000))
 NEURONJUDGE_MAX_UPLOAD_BYTES = envint("NEURONJUDGE_MAX_UPLOAD_BYTES", str(2 * 1024**3))
+# Import files (labels, manifests, concept sets) over this size are refused before parsing.
+NEURONJUDGE_MAX_IMPORT_FILE_BYTES = envint(
+    "NEURONJUDGE_MAX_IMPORT_FILE_BYTES", str(256 * 1024 * 1024)
+)
 
 # Models: where weights are looked for. Nothing is downloaded unless the hub is reachable.
 NEURONJUDGE_MODEL_DIR = Path(envstr("NEURONJUDGE_MODEL_DIR", str(BASE_DIR / "var" / "models")))
