@@ -60,7 +60,7 @@ def test_scores_are_probabilities_and_verdicts_follow_the_threshold(tiny):
 def test_one_pass_verdict_equals_generated_first_token(tiny):
     pairs = _pairs()
     one_pass = _rater(tiny, batch_size=5).rate(pairs, context_for(IMAGES))
-    generated = _rater(tiny, mode="generate", batch_size=1, max_new_tokens=3).rate(
+    generated = _rater(tiny, mode="generate", batch_size=5, max_new_tokens=3).rate(
         pairs, context_for(IMAGES)
     )
     first_tokens = [v.extra["answer"].split()[0].lower() for v in generated]
@@ -70,7 +70,7 @@ def test_one_pass_verdict_equals_generated_first_token(tiny):
 
 
 def test_batched_generate_gives_the_same_answers_as_one_at_a_time(tiny):
-    pairs = _pairs(per_image=2)
+    pairs = _pairs(per_image=2)[:6]
     alone = _rater(tiny, mode="generate", batch_size=1).rate(pairs, context_for(IMAGES))
     batched = _rater(tiny, mode="generate", batch_size=4).rate(pairs, context_for(IMAGES))
     assert [v.extra["answer"] for v in batched] == [v.extra["answer"] for v in alone]
@@ -146,3 +146,23 @@ def test_missing_weights_fail_fast_naming_the_model(model):
 def test_bad_parameters_are_refused(params, message):
     with pytest.raises(ValueError, match=message):
         check_blip2_params(params)
+
+
+@pytest.fixture(scope="module")
+def tiny_t5():
+    from tests.vqa.tiny_blip2 import tiny_blip2
+
+    return tiny_blip2(seed=1, t5=True)
+
+
+def test_flan_t5_style_model_scores_one_pass_like_generate(tiny_t5):
+    pairs = _pairs()
+    alone = _rater(tiny_t5, batch_size=1).rate(pairs, context_for(IMAGES))
+    batched = _rater(tiny_t5, batch_size=6).rate(pairs, context_for(IMAGES))
+    assert [v.score for v in batched] == pytest.approx([v.score for v in alone], abs=1e-5)
+    assert len({round(v.score, 6) for v in alone}) > 1  # the image and label reach the answer
+    generated = _rater(tiny_t5, mode="generate", batch_size=5, max_new_tokens=2).rate(
+        pairs, context_for(IMAGES)
+    )
+    first_tokens = [v.extra["answer"].split()[0].lower() for v in generated]
+    assert [v.verdict for v in batched] == first_tokens

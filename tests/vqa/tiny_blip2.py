@@ -16,6 +16,7 @@ from transformers import (
     BlipImageProcessor,
     OPTConfig,
     PreTrainedTokenizerFast,
+    T5Config,
 )
 
 SPECIAL = ["<pad>", "</s>", "<unk>", "<image>"]
@@ -56,12 +57,13 @@ QUERY_TOKENS = 4
 IMAGE_SIZE = 32
 
 
-def tiny_tokenizer() -> PreTrainedTokenizerFast:
+def tiny_tokenizer(template: str = "</s> $A") -> PreTrainedTokenizerFast:
+    """OPT-style by default (BOS first); T5 style is "$A </s>" (EOS last)."""
     vocab = {token: i for i, token in enumerate(SPECIAL + WORDS)}
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
     core.post_processor = processors.TemplateProcessing(
-        single="</s> $A", special_tokens=[("</s>", vocab["</s>"])]
+        single=template, special_tokens=[("</s>", vocab["</s>"])]
     )
     return PreTrainedTokenizerFast(
         tokenizer_object=core,
@@ -109,26 +111,49 @@ def tiny_config(vocab_size: int) -> Blip2Config:
     )
 
 
-def tiny_blip2(seed: int = 0) -> tuple[Blip2ForConditionalGeneration, Blip2Processor]:
-    tokenizer = tiny_tokenizer()
+def tiny_t5_text_config(vocab_size: int) -> T5Config:
+    return T5Config(
+        vocab_size=vocab_size,
+        d_model=32,
+        d_kv=8,
+        d_ff=64,
+        num_layers=2,
+        num_decoder_layers=2,
+        num_heads=4,
+        pad_token_id=0,
+        eos_token_id=1,
+        decoder_start_token_id=0,
+        tie_word_embeddings=False,
+    )
+
+
+def tiny_blip2(
+    seed: int = 0, t5: bool = False
+) -> tuple[Blip2ForConditionalGeneration, Blip2Processor]:
+    """OPT language model by default; `t5=True` gives a flan-t5-style encoder-decoder."""
+    tokenizer = tiny_tokenizer("$A </s>" if t5 else "</s> $A")
     processor = Blip2Processor(
         BlipImageProcessor(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}, do_convert_rgb=True),
         tokenizer,
         num_query_tokens=QUERY_TOKENS,
     )
     torch.manual_seed(seed)
-    model = Blip2ForConditionalGeneration(tiny_config(len(tokenizer))).eval()
-    _answers_lead(model, tokenizer)
+    config = tiny_config(len(tokenizer))
+    if t5:
+        config.text_config = tiny_t5_text_config(len(tokenizer))
+        config = Blip2Config(**config.to_dict())
+    model = Blip2ForConditionalGeneration(config).eval()
+    _answers_lead(model, tokenizer, scale=0.05 if t5 else 20.0)
     return model, processor
 
 
-def _answers_lead(model: Blip2ForConditionalGeneration, tokenizer) -> None:
+def _answers_lead(model: Blip2ForConditionalGeneration, tokenizer, scale: float) -> None:
     """Zero every output row but the answer words; 'no' rows mirror 'yes' rows, so one of
     them always has a positive logit and greedy decoding starts with a yes/no word."""
     head = model.language_model.get_output_embeddings().weight
     ids = tokenizer.convert_tokens_to_ids
     with torch.no_grad():
-        direction = head[ids("yes")].clone() * 20
+        direction = head[ids("yes")].clone() * scale
         head.zero_()
         for yes, no, weight in (("yes", "no", 1.0), ("Yes", "No", 0.5), ("YES", "NO", 0.2)):
             head[ids(yes)] = direction * weight
