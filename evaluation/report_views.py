@@ -57,6 +57,7 @@ def study_report(request, study_id: int):
         "query": request.GET.urlencode(),
         "humans": [r["rater"] for r in report["reliability"]],
         "layer_columns": [*report["layers"], "Overall"],
+        "yes_rates": pivot_by_layer(report["neuron"]["yes_rates"], [*report["layers"], "Overall"]),
         "by_layer": {
             level: pivot_by_layer(report[level]["by_layer"], [*report["layers"], "Overall"])
             for level in exports.LEVELS

@@ -36,7 +36,7 @@
       values[p.second + "\u0000" + p.first] = p;
     }
     const cell = 46, left = 190, top = 150, n = raters.length;
-    const svg = el("svg", { width: left + n * cell + 10, height: top + n * cell + 10, role: "img" });
+    const svg = el("svg", { width: left + n * cell + 130, height: top + n * cell + 10, role: "img" });
     svg.appendChild(el("title", {}, `${metric} between every pair of raters`));
     raters.forEach((r, i) => {
       svg.appendChild(el("text", { x: left - 6, y: top + i * cell + cell / 2 + 4, "text-anchor": "end" }, r));
@@ -59,23 +59,25 @@
   }
 
   function drawCurve(curve) {
-    const w = 330, h = 210, l = 38, r = 8, t = 10, b = 30;
+    const w = 360, h = 220, l = 44, r = 86, t = 10, b = 32;
     const xs = curve.thresholds, lo = Math.min(...xs), hi = Math.max(...xs);
     const X = (v) => l + ((v - lo) / (hi - lo || 1)) * (w - l - r);
     const Y = (v) => t + (1 - v) * (h - t - b);
     const svg = el("svg", { width: w, height: h, role: "img" });
     svg.appendChild(el("title", {}, `Agreement of ${curve.rater} with ${curve.reference} by threshold`));
     svg.appendChild(el("line", { x1: l, y1: Y(0), x2: w - r, y2: Y(0), stroke: "#999" }));
+    svg.appendChild(el("line", { x1: l, y1: Y(0.5), x2: w - r, y2: Y(0.5), stroke: "#eee" }));
     svg.appendChild(el("line", { x1: l, y1: t, x2: l, y2: Y(0), stroke: "#999" }));
     [0, 0.5, 1].forEach((v) => svg.appendChild(el("text", { x: l - 4, y: Y(v) + 4, "text-anchor": "end" }, v)));
     [lo, (lo + hi) / 2, hi].forEach((v) => svg.appendChild(el("text", { x: X(v), y: h - 12, "text-anchor": "middle" }, v.toPrecision(3))));
-    svg.appendChild(el("text", { x: (l + w) / 2, y: h - 1, "text-anchor": "middle" }, "threshold"));
+    svg.appendChild(el("text", { x: (l + w - r) / 2, y: h - 1, "text-anchor": "middle" }, "threshold"));
+    svg.appendChild(el("text", { x: 10, y: (t + h - b) / 2, transform: `rotate(-90 10 ${(t + h - b) / 2})`, "text-anchor": "middle" }, "agreement"));
     const series = [["all layers", curve.percent, "#111", 2.5]];
     Object.entries(curve.by_layer).forEach(([name, ys], i) => series.push([name, ys, LAYER_COLOURS[i % LAYER_COLOURS.length], 1.3]));
     series.forEach(([name, ys, stroke, width], k) => {
       const pts = xs.map((x, i) => (ys[i] === null ? null : `${X(x).toFixed(1)},${Y(ys[i]).toFixed(1)}`)).filter(Boolean);
       svg.appendChild(el("polyline", { points: pts.join(" "), fill: "none", stroke: stroke, "stroke-width": width }));
-      svg.appendChild(el("text", { x: w - r - 2, y: t + 12 + k * 13, "text-anchor": "end", fill: stroke }, name));
+      svg.appendChild(el("text", { x: w - r + 6, y: t + 12 + k * 13, fill: stroke }, name));
     });
     const bx = X(curve.best_threshold);
     svg.appendChild(el("line", { x1: bx, y1: t, x2: bx, y2: Y(0), stroke: "#d35400", "stroke-dasharray": "4 3" }));
