@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import user_passes_test
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 
 from annotate.forms import StudyImportForm
@@ -25,7 +25,7 @@ def study_detail(request, study_id: int):
     layer = request.GET.get("layer", "")
     neurons = (
         study.neurons.filter(role=Neuron.Role.REAL)
-        .order_by("layer", "unit")
+        .order_by(_layer_order(study.layers), "layer", "unit")
         .prefetch_related(
             Prefetch(
                 "images",
@@ -43,6 +43,12 @@ def study_detail(request, study_id: int):
         "annotate/study_detail.html",
         {"study": study, "neurons": page.object_list, "page": page, "layer": layer},
     )
+
+
+def _layer_order(layers: list[str]):
+    """Layers in the network's order (as imported), not alphabetical: layer2 before layer10."""
+    whens = [When(layer=name, then=Value(i)) for i, name in enumerate(layers)]
+    return Case(*whens, default=Value(len(layers)), output_field=IntegerField())
 
 
 @user_passes_test(lambda user: user.is_staff)

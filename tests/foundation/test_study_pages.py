@@ -121,3 +121,13 @@ def test_upload_form_validation(client, staff):
     html = response.content.decode()
     assert "A study with this name already exists." in html
     assert "Upload the manifest and the zip of images together." in html
+
+
+def test_neurons_follow_the_network_order_of_layers(client):
+    from annotate.importers.labels import do_import_labels
+
+    study = Study.objects.create(name="order", target_network="vit", probe_dataset="p")
+    do_import_labels(study, b"layer,unit,description\nblock2,1,a\nblock10,0,b\nblock2,0,c\n")
+    html = client.get(reverse("study-detail", args=[study.pk])).content.decode()
+    found = re.findall(r'<span class="layer">([^<]+)</span>', html)
+    assert found == ["block2:0", "block2:1", "block10:0"]
