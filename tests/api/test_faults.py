@@ -99,3 +99,36 @@ class _outage:
     def __exit__(self, *exc):
         connection.close()
         connection.settings_dict["PORT"] = self.saved
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submission_refused_during_an_outage_is_stored_once_when_resent(annotators, make_study):
+    from rest_framework.test import APIClient
+
+    from annotate.annotation.units import do_sync_units
+    from annotate.models import StudyAnnotator
+    from evaluation.models import Judgment
+
+    study = make_study("j", neurons=1, k=2)
+    do_sync_units(study)
+    StudyAnnotator.objects.create(study=study, user=annotators["alice"])
+    client = APIClient()
+    client.force_authenticate(annotators["alice"])
+    unit = client.post(f"/api/annotate/{study.pk}/next/", {"prefetch": 0}).json()["units"][0]
+    ids = [image["id"] for image in unit["images"]]
+    body = {
+        "client_id": "7d3f6a2e-0c1b-4d8e-9a65-3b2f1c0d9e8f",
+        "neuron": unit["neuron"],
+        "answers": {str(i): "yes" for i in ids},
+        "order_shown": ids,
+        "ms_spent": 900,
+    }
+    with _outage():
+        refused = client.post(f"/api/annotate/{study.pk}/submit/", body, format="json")
+    assert refused.status_code == 503
+    assert Judgment.objects.count() == 0
+    for _ in range(2):  # the client resends until it is told the answers are stored
+        stored = client.post(f"/api/annotate/{study.pk}/submit/", body, format="json")
+        assert stored.status_code == 200
+        assert stored.json()["client_id"] == body["client_id"]
+    assert sorted(Judgment.objects.values_list("neuron_image_id", flat=True)) == sorted(ids)
