@@ -94,7 +94,7 @@ def cell_indicators(votes: np.ndarray, pairs: list[tuple[int, int]]) -> np.ndarr
 
 def group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
     """Sum rows of `values` (n, ...) into `n_groups` rows by group index."""
-    flat = values.reshape(len(values), -1)
+    flat = values.reshape(len(values), int(np.prod(values.shape[1:])))
     onehot = sparse.csr_matrix(
         (np.ones(len(groups), dtype=flat.dtype), (groups, np.arange(len(groups)))),
         shape=(n_groups, len(groups)),

@@ -183,3 +183,31 @@ def test_exclude_option_leaves_an_annotator_out_of_the_consensus(rated_study):
     assert bob["excluded"]
     pair = {(p["first"], p["second"]): p for p in report["pair"]["pairwise"]}
     assert pair[("alice", "Human majority")]["kappa"] == pytest.approx(1.0)
+
+
+def test_empty_and_model_only_studies_still_report(client, make_study, staff):
+    empty = make_study(name="empty", neurons=2, k=2)
+    client.force_login(staff)
+    page = client.get(reverse("study-report", args=[empty.pk]))
+    assert page.status_code == 200 and "No judgments yet" in page.content.decode()
+    models_only = make_study(name="models-only", neurons=3, k=2)
+    pairs = list(NeuronImage.objects.filter(neuron__study=models_only).order_by("id"))
+    cp = Rater.objects.create(name="CP", kind="openclip_cp", params={})
+    vqa = Rater.objects.create(name="VQA", kind="vqa_openai", params={})
+    judge(cp, pairs, ["yes", "no", "yes", "yes", "no", "no"])
+    judge(vqa, pairs, ["yes", "unparseable", "yes", "skip", "no", "yes"])
+    report = get_study_report(models_only)
+    assert report["reference"] is None and report["reliability"] == []
+    [pair] = report["pair"]["pairwise"]
+    assert pair["n"] == 4  # unparseable and skip count as missing
+    assert (pair["a"], pair["b"], pair["c"], pair["d"]) == (2, 0, 1, 1)
+    assert client.get(reverse("study-report", args=[models_only.pk])).status_code == 200
+
+
+def test_study_page_links_the_report_for_staff_only(client, rated_study, staff, annotators):
+    url = reverse("study-detail", args=[rated_study.pk])
+    client.force_login(staff)
+    assert reverse("study-report", args=[rated_study.pk]) in client.get(url).content.decode()
+    client.force_login(annotators["alice"])
+    response = client.get(url)
+    assert reverse("study-report", args=[rated_study.pk]) not in response.content.decode()
