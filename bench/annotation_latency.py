@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -165,6 +166,12 @@ def session_for(user) -> dict:
     return {"session": session.session_key, "csrf": secrets.token_hex(16)}
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def serve(port: int, workers: int, log: Path) -> tuple[subprocess.Popen, int]:
     """gunicorn on loopback, each worker warmed up; returns it and the warm-up log lines."""
     server = subprocess.Popen(
@@ -185,6 +192,8 @@ def serve(port: int, workers: int, log: Path) -> tuple[subprocess.Popen, int]:
         stderr=subprocess.DEVNULL,
     )
     for _ in range(100):
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited (is port {port} taken?)")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=1)
             break
@@ -285,7 +294,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=40)
     parser.add_argument("--wait", type=float, default=4.0, help="mean think time per unit, s")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=0, help="default: a free port")
     args = parser.parse_args()
     setup_django()
     started = time.perf_counter()
@@ -294,6 +303,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="nj-annot-bench-"))
     plan = work / "plan.json"
     plan.write_text(json.dumps({"study": study_id, "sessions": sessions}))
+    args.port = args.port or free_port()
     server, warm_lines = serve(args.port, args.workers, work / "access.log")
     try:
         load(args.port, args, plan, work / "locust")
