@@ -7,7 +7,7 @@ from annotate.models import ConceptSet, Neuron, NeuronImage, Study
 
 
 class ConceptSetSerializer(serializers.ModelSerializer):
-    size = serializers.SerializerMethodField()
+    size = serializers.SerializerMethodField(help_text="Number of concepts")
 
     class Meta:
         model = ConceptSet
@@ -15,7 +15,8 @@ class ConceptSetSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_size(self, obj: ConceptSet) -> int:
-        return len(obj.concepts)
+        size = getattr(obj, "size", None)  # counted in SQL by the view's queryset
+        return len(obj.concepts) if size is None else size
 
 
 class ConceptSetDetailSerializer(ConceptSetSerializer):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import F, Func, IntegerField, Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -85,6 +85,7 @@ class ConceptSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     queryset = ConceptSet.objects.order_by("id")
     permission_classes = [IsStaff]
+    parser_classes = [MultiPartParser, *viewsets.GenericViewSet.parser_classes]
     filterset_fields = {"name": ["exact", "icontains"], "sha256": ["exact"]}
 
     def get_serializer_class(self):
@@ -93,9 +94,10 @@ class ConceptSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return ConceptSetSerializer
 
     def get_queryset(self):
-        if self.action == "list":
-            return super().get_queryset().defer("concepts")
-        return super().get_queryset()
+        size = Func(F("concepts"), function="cardinality", output_field=IntegerField())
+        queryset = super().get_queryset().annotate(size=size)
+        # A concept set can hold 20,000 words: lists count them in SQL instead of loading them.
+        return queryset.defer("concepts") if self.action == "list" else queryset
 
     @extend_schema(
         request={"multipart/form-data": ConceptSetImportSerializer},
@@ -115,8 +117,6 @@ class ConceptSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         concept_set, report = outcome
         code = status.HTTP_201_CREATED if report.created else status.HTTP_200_OK
         return Response(ConceptSetSerializer(concept_set).data, status=code)
-
-    parser_classes = [MultiPartParser, *viewsets.GenericViewSet.parser_classes]
 
 
 class NeuronViewSet(viewsets.ReadOnlyModelViewSet):

@@ -260,3 +260,25 @@ def test_schema_and_docs_are_served_locally(staff_api, client, staff):
     assert docs.status_code == 200
     assert b"/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs.content
     assert b"cdn" not in docs.content.lower()
+
+
+def test_concept_set_list_does_not_load_the_concepts(
+    staff_api, make_study, django_assert_max_num_queries
+):
+    for name in ("a", "b", "c"):
+        make_study(name, neurons=1, k=1, concepts=["red", "blue", name])
+    with django_assert_max_num_queries(4):
+        body = staff_api.get("/api/concept-sets/").json()
+    assert [c["size"] for c in body["results"]] == [3, 3, 3]
+
+
+def test_neuron_and_judgment_lists_take_a_fixed_number_of_queries(
+    staff_api, make_study, human_judgment, django_assert_max_num_queries
+):
+    study = make_study("q", neurons=6, k=3)
+    for pair in study.neurons.first().images.all():
+        human_judgment("alice", pair)
+    with django_assert_max_num_queries(4):
+        assert staff_api.get("/api/neurons/").json()["count"] == 6
+    with django_assert_max_num_queries(3):
+        assert staff_api.get("/api/judgments/").json()["count"] == 3
