@@ -62,14 +62,18 @@ def _ci(ci: dict | None, metric: str) -> list:
 
 def pairwise_rows(report: dict, level: str):
     metrics = ["percent", "iou", "kappa", "ac1"]
-    header = ["first", "second", "n", "percent", "iou", "kappa", "pabak", "ac1", "positive"]
+    header = ["layer", "first", "second", "n", "percent", "iou", "kappa", "pabak", "ac1"]
+    header += ["positive"]
     header += ["negative", "a_yes_yes", "b_yes_no", "c_no_yes", "d_no_no"]
     header += [f"{m}_ci_{end}" for m in metrics for end in ("low", "high")]
+    groups = [("Overall", report[level]["pairwise"]), *report[level]["pairwise_by_layer"].items()]
     rows = [
-        [p[k] for k in ("first", "second", "n", "percent", "iou", "kappa", "pabak", "ac1")]
+        [layer]
+        + [p[k] for k in ("first", "second", "n", "percent", "iou", "kappa", "pabak", "ac1")]
         + [p[k] for k in ("positive", "negative", "a", "b", "c", "d")]
         + [x for m in metrics for x in _ci(p["ci"], m)]
-        for p in report[level]["pairwise"]
+        for layer, pairs in groups
+        for p in pairs
     ]
     return header, rows
 

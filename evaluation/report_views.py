@@ -42,7 +42,10 @@ def study_report(request, study_id: int):
         return HttpResponseBadRequest(str(exc))
     report = get_study_report(study, options)
     heatmap = {
-        level: {"raters": [r["name"] for r in report["raters"]], "pairs": report[level]["pairwise"]}
+        level: {
+            "raters": [r["name"] for r in report["raters"]],
+            "pairs": {"Overall": report[level]["pairwise"]} | report[level]["pairwise_by_layer"],
+        }
         for level in exports.LEVELS
     }
     context = {

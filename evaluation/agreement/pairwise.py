@@ -158,6 +158,9 @@ def bootstrap_intervals(
     return {m: nan_percentiles(values[m], (alpha, 1 - alpha)) for m in metrics}
 
 
+CI_METRICS = ("percent", "iou", "kappa", "ac1")
+
+
 def pairwise_agreement(
     votes: np.ndarray,
     raters: list[str],
@@ -165,14 +168,38 @@ def pairwise_agreement(
     n_units: int,
     n_boot: int = 500,
     seed: int = 0,
-    ci_metrics: tuple[str, ...] = ("percent", "iou", "kappa", "ac1"),
+    ci_metrics: tuple[str, ...] = CI_METRICS,
 ) -> list[PairAgreement]:
     """Every pair of raters; CIs by resampling `units` (the neuron of each row) with replacement."""
     pairs = upper_pairs(len(raters))
     if not pairs or len(votes) == 0:
         return []
-    cells = cell_indicators(votes, pairs)
-    unit_counts = group_sums(cells, units, n_units)
+    unit_counts = group_sums(cell_indicators(votes, pairs), units, n_units)
+    return _pair_rows(unit_counts, pairs, raters, n_boot, seed, ci_metrics)
+
+
+def pairwise_by_group(
+    votes: np.ndarray,
+    raters: list[str],
+    units: np.ndarray,
+    unit_group: np.ndarray,
+    group_names: list[str],
+    n_boot: int = 500,
+    seed: int = 0,
+) -> dict[str, list[PairAgreement]]:
+    """Every pair of raters within each group of units (a layer), resampling within it."""
+    pairs = upper_pairs(len(raters))
+    if not pairs or len(votes) == 0:
+        return {}
+    unit_counts = group_sums(cell_indicators(votes, pairs), units, len(unit_group))
+    return {
+        name: _pair_rows(unit_counts[unit_group == g], pairs, raters, n_boot, seed, CI_METRICS)
+        for g, name in enumerate(group_names)
+        if (unit_group == g).any()
+    }
+
+
+def _pair_rows(unit_counts, pairs, raters, n_boot, seed, ci_metrics) -> list[PairAgreement]:
     totals = unit_counts.sum(axis=0)
     values = metrics_from_counts(*np.moveaxis(totals, -1, 0))
     cis = bootstrap_intervals(unit_counts, n_boot, seed, ci_metrics)

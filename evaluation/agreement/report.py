@@ -24,7 +24,12 @@ from evaluation.agreement.consensus import (
 from evaluation.agreement.disagreement import NeuronDisagreement, most_disputed
 from evaluation.agreement.multi import MultiRaterAgreement, multi_rater_agreement
 from evaluation.agreement.neuron_level import check_rule, neuron_votes
-from evaluation.agreement.pairwise import DEFINITIONS, PairAgreement, pairwise_agreement
+from evaluation.agreement.pairwise import (
+    DEFINITIONS,
+    PairAgreement,
+    pairwise_agreement,
+    pairwise_by_group,
+)
 from evaluation.agreement.ratings import MISSING, Ratings, build_ratings
 from evaluation.agreement.sanity_checks import SanityRow, sanity_table
 
@@ -66,6 +71,7 @@ class LevelReport:
     level: str
     units: int
     pairwise: list[PairAgreement]
+    pairwise_by_layer: dict[str, list[PairAgreement]]
     multi: dict[str, MultiRaterAgreement]  # "all", "humans", "models"
     by_layer: list[ReferenceRow]
     yes_rates: list[YesRateRow]
@@ -138,6 +144,9 @@ def _level(level, votes, ratings, units, unit_layer, kinds, ref_col, options) ->
         level=level,
         units=int(len(votes)),
         pairwise=pairwise_agreement(votes, raters, units, n_units, options.n_boot, options.seed),
+        pairwise_by_layer=pairwise_by_group(
+            votes, raters, units, unit_layer, ratings.layers, options.n_boot, options.seed
+        ),
         multi=_multi(votes, raters, kinds),
         by_layer=by_layer,
         yes_rates=yes_rates(

@@ -26,18 +26,18 @@
     return `rgb(255,${c},${c})`;
   }
 
-  function drawHeatmap(data, level, metric) {
+  function drawHeatmap(data, level, metric, layer) {
     const box = document.getElementById("heatmap");
     if (!box) return;
     const raters = data[level].raters;
     const values = {};
-    for (const p of data[level].pairs) {
+    for (const p of data[level].pairs[layer] || []) {
       values[p.first + "\u0000" + p.second] = p;
       values[p.second + "\u0000" + p.first] = p;
     }
     const cell = 46, left = 190, top = 150, n = raters.length;
     const svg = el("svg", { width: left + n * cell + 130, height: top + n * cell + 10, role: "img" });
-    svg.appendChild(el("title", {}, `${metric} between every pair of raters`));
+    svg.appendChild(el("title", {}, `${metric} between every pair of raters, ${layer}`));
     raters.forEach((r, i) => {
       svg.appendChild(el("text", { x: left - 6, y: top + i * cell + cell / 2 + 4, "text-anchor": "end" }, r));
       const x = left + i * cell + cell / 2, y = top - 6;
@@ -98,6 +98,7 @@
         data,
         controls.querySelector("input[name=hm-level]:checked").value,
         controls.querySelector("input[name=hm-metric]:checked").value,
+        controls.querySelector("select[name=hm-layer]").value,
       );
       if (controls) { controls.addEventListener("change", redraw); redraw(); }
     }

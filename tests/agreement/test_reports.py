@@ -70,6 +70,13 @@ def test_report_figures_for_a_small_study(rated_study):
     # bob differs from alice on the last two of 18 pairs: yes->no, no->yes
     assert (ab["n"], ab["a"], ab["b"], ab["c"], ab["d"]) == (18, 11, 1, 1, 5)
     assert ab["iou"] == pytest.approx(11 / 13)
+    by_layer = {
+        layer: {(p["first"], p["second"]): p for p in pairs}
+        for layer, pairs in report["pair"]["pairwise_by_layer"].items()
+    }
+    assert by_layer["layer1"][("alice", "bob")]["percent"] == 1.0  # bob's two slips are in layer2
+    assert by_layer["layer2"][("alice", "bob")]["n"] == 9
+    assert by_layer["layer2"][("alice", "bob")]["percent"] == pytest.approx(7 / 9)
     es_alice = pair[("alice", "OpenCLIP ES")]
     assert es_alice["kappa"] == pytest.approx(1.0)
     blip_yes = next(r for r in report["neuron"]["yes_rates"] if r["rater"] == "=BLIP")
@@ -102,8 +109,9 @@ def test_exports_escape_formulas_and_stream_the_long_table(client, rated_study, 
     url = reverse("study-report-table", args=[rated_study.pk, "pairwise", "csv"])
     body = b"".join(client.get(url).streaming_content).decode()
     rows = list(csv.reader(io.StringIO(body)))
-    assert rows[0][:3] == ["first", "second", "n"]
-    assert any(r[1] == "'=BLIP" or r[0] == "'=BLIP" for r in rows[1:])
+    assert rows[0][:4] == ["layer", "first", "second", "n"]
+    assert {r[0] for r in rows[1:]} == {"Overall", "layer1", "layer2"}
+    assert any("'=BLIP" in (r[1], r[2]) for r in rows[1:])
     assert not any(cell.startswith("=") for r in rows for cell in r)
     long = client.get(reverse("study-report-judgments", args=[rated_study.pk, "csv"]))
     lines = list(csv.reader(io.StringIO(b"".join(long.streaming_content).decode())))
