@@ -313,7 +313,13 @@ def check_rater_params(kind: str, params: dict) -> dict:
         raise ValueError(f"{kind!r} is not an automatic rater kind")
     if not isinstance(params, dict):
         raise ValueError("parameters must be a JSON object")
-    return params
+    if kind == Rater.Kind.VQA_BLIP2:
+        from evaluation.raters.vqa_blip2_settings import full_blip2_params
+
+        return full_blip2_params(params)
+    from evaluation.raters.openai_vqa import full_openai_vqa_params
+
+    return full_openai_vqa_params(params)
 
 
 def _rater_name(kind: str, params: dict, digest: str) -> str:

@@ -14,7 +14,6 @@ import io
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
@@ -22,53 +21,16 @@ from PIL import Image
 
 from evaluation.raters.base import Pair, PairVerdict, RaterContext, RaterUnavailable
 from evaluation.raters.vqa_answers import parse_yes_no
+from evaluation.raters.vqa_blip2_settings import (  # noqa: F401 (re-exported)
+    DEFAULT_MODEL,
+    DEFAULT_PROMPT,
+    Blip2Settings,
+    check_blip2_params,
+    full_blip2_params,
+)
 
-DEFAULT_MODEL = "Salesforce/blip2-opt-2.7b"
-DEFAULT_PROMPT = "Question: Does this image relate to the concept of '{label}'? Answer:"
 YES_VARIANTS = ("yes", "Yes", "YES")
 NO_VARIANTS = ("no", "No", "NO")
-MODES = ("one_pass", "generate")
-
-
-@dataclass(frozen=True)
-class Blip2Settings:
-    """The rater's parameters as stored in `Rater.params` (all optional)."""
-
-    model: str = DEFAULT_MODEL
-    revision: str | None = None
-    prompt: str = DEFAULT_PROMPT
-    mode: str = "one_pass"
-    threshold: float = 0.5  # on P(yes) / (P(yes) + P(no)): 0.5 means P(yes) > P(no)
-    batch_size: int = 64
-    image_batch_size: int = 32
-    image_cache: int = 1024  # image features kept between batches (unique images)
-    decode_workers: int = 4  # threads decoding images while the model waits
-    max_new_tokens: int = 5  # generate mode only
-
-
-def check_blip2_params(params: dict[str, Any]) -> Blip2Settings:
-    """Validate rater parameters; raise ValueError naming what is wrong."""
-    known = {f.name for f in fields(Blip2Settings)}
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise ValueError(f"unknown BLIP-2 parameters: {', '.join(unknown)}")
-    settings = Blip2Settings(**params)
-    if "{label}" not in settings.prompt:
-        raise ValueError("the BLIP-2 prompt must contain '{label}'")
-    try:
-        settings.prompt.format(label="x")
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ValueError(f"the BLIP-2 prompt is not a valid template: {exc}") from None
-    if settings.mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}")
-    if not 0.0 < settings.threshold < 1.0:
-        raise ValueError("threshold must lie strictly between 0 and 1")
-    for name in ("batch_size", "image_batch_size", "max_new_tokens", "decode_workers"):
-        if int(getattr(settings, name)) < 1:
-            raise ValueError(f"{name} must be at least 1")
-    if settings.image_cache < 0:
-        raise ValueError("image_cache must be 0 or more")
-    return settings
 
 
 def answer_token_ids(tokenizer: Any, words: Sequence[str]) -> list[int]:

@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -25,6 +25,7 @@ from PIL import Image
 
 from evaluation.raters.base import Pair, PairVerdict, RaterContext, RaterUnavailable
 from evaluation.raters.vqa_answers import parse_yes_no
+from evaluation.raters.vqa_params import settings_as_params, settings_from_params
 
 DEFAULT_PROMPT = "Does this image relate to the concept of '{label}', answer in one word Yes or No"
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
@@ -55,19 +56,12 @@ class EndpointError(RaterUnavailable):
 
 def check_openai_vqa_params(params: dict[str, Any]) -> OpenAIVQASettings:
     """Validate rater parameters; raise ValueError naming what is wrong."""
-    if "api_key" in params:
+    if isinstance(params, dict) and "api_key" in params:
         raise ValueError(
             "do not store an API key in the rater parameters: put it in an environment "
             "variable on the workers and name that variable in 'api_key_env'"
         )
-    known = {f.name for f in fields(OpenAIVQASettings)}
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise ValueError(f"unknown OpenAI VQA parameters: {', '.join(unknown)}")
-    missing = [name for name in ("base_url", "model") if not params.get(name)]
-    if missing:
-        raise ValueError(f"OpenAI VQA rater needs {' and '.join(missing)}")
-    settings = OpenAIVQASettings(**params)
+    settings = settings_from_params(OpenAIVQASettings, params, "OpenAI VQA")
     if not settings.base_url.startswith(("http://", "https://")):
         raise ValueError("base_url must start with http:// or https://")
     if "{label}" not in settings.prompt:
@@ -80,6 +74,11 @@ def check_openai_vqa_params(params: dict[str, Any]) -> OpenAIVQASettings:
     if not 0.0 <= settings.threshold < 1.0:
         raise ValueError("threshold must lie in [0, 1)")
     return settings
+
+
+def full_openai_vqa_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Validated parameters with every default filled in, as stored on the Rater."""
+    return settings_as_params(check_openai_vqa_params(params))
 
 
 def image_data_url(data: bytes) -> str:

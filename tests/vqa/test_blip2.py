@@ -9,6 +9,7 @@ from evaluation.raters.blip2 import (
     answer_token_ids,
     build_blip2,
     check_blip2_params,
+    full_blip2_params,
     yes_no_probabilities,
 )
 from tests.vqa.conftest import context_for, image_set
@@ -141,11 +142,20 @@ def test_missing_weights_fail_fast_naming_the_model(model):
         ({"threshold": 1.0}, "threshold"),
         ({"batch_size": 0}, "batch_size"),
         ({"temperature": 0.3}, "unknown BLIP-2 parameters: temperature"),
+        ({"threshold": "high"}, "threshold must be a number"),
+        ({"prompt": 3}, "prompt must be a string"),
     ],
 )
 def test_bad_parameters_are_refused(params, message):
     with pytest.raises(ValueError, match=message):
         check_blip2_params(params)
+
+
+def test_stored_parameters_have_every_default_filled_in():
+    full = full_blip2_params({"threshold": 0.7, "batch_size": 16.0})
+    assert full["threshold"] == 0.7 and full["batch_size"] == 16
+    assert full["model"] == "Salesforce/blip2-opt-2.7b" and full["mode"] == "one_pass"
+    assert full_blip2_params(full) == full
 
 
 @pytest.fixture(scope="module")

@@ -167,6 +167,9 @@ def test_api_key_comes_from_the_named_environment_variable(monkeypatch):
     "params, message",
     [
         ({"model": "m"}, "needs base_url"),
+        ({"base_url": "http://x", "model": "m", "samples": "three"}, "samples must be a number"),
+        ({"base_url": "http://x", "model": "m", "samples": 1.5}, "whole number"),
+        (["http://x"], "JSON object"),
         ({"base_url": "ftp://x", "model": "m"}, "http"),
         ({"base_url": "http://x", "model": "m", "api_key": "sk"}, "environment variable"),
         ({"base_url": "http://x", "model": "m", "prompt": "no label"}, "{label}"),
