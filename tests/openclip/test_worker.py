@@ -46,16 +46,27 @@ def _judged(run) -> int:
     return Judgment.objects.filter(rater=run.rater).count()
 
 
-def test_killed_worker_restarts_and_the_run_finishes_exactly_once():
+def _judged_or_failed(run, at_least: int):
+    def check() -> bool:
+        status, error = EvaluationRun.objects.values_list("status", "error").get(pk=run.pk)
+        assert status != RunStatus.FAILED, error
+        return _judged(run) >= at_least
+
+    return check
+
+
+def test_killed_worker_restarts_and_the_run_finishes_exactly_once(settings):
     from tasks.evaluation import start_run
+
+    env = {**ENV, "MEDIA_ROOT": str(settings.MEDIA_ROOT)}  # the test's own media folder
 
     study = _study(neurons=40)
     rater = runs.do_get_rater("openclip_es", {"model": DEMO_MODEL})
     run = runs.do_create_run(study, rater, options={"store_every": 1, "batch_size": 1})
-    first = start_worker("killme", ENV)
+    first = start_worker("killme", env)
     start_run.delay(run.pk)
     try:
-        _wait(lambda: _judged(run) >= 5, 180, first)
+        _wait(_judged_or_failed(run, 5), 120, first)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
@@ -63,9 +74,10 @@ def test_killed_worker_restarts_and_the_run_finishes_exactly_once():
     assert 5 <= at_kill < 160, at_kill  # really killed mid-run
 
     # The same worker name comes back (as after a crash): it takes back the chunk it held.
-    second = start_worker("killme", ENV)
+    second = start_worker("killme", env)
     try:
-        _wait(lambda: EvaluationRun.objects.get(pk=run.pk).status == RunStatus.DONE, 180, second)
+        _wait(_judged_or_failed(run, 160), 120, second)
+        _wait(lambda: EvaluationRun.objects.get(pk=run.pk).status == RunStatus.DONE, 20, second)
     finally:
         log = stop_worker(second)
     run.refresh_from_db()
