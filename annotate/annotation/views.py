@@ -59,6 +59,7 @@ def json_endpoint(view):
 @login_required
 def annotate_page(request, study_id: int):
     study = members.access_annotation_study(request.user, study_id)
+    do_sync_units(study)  # neurons imported since the invite become units
     return render(
         request,
         "annotation/annotate.html",

@@ -124,7 +124,9 @@
           items = outbox();
           state.retryMs = 1000;
         } else {
-          say(`Connection problem: ${items.length} answer(s) kept in this browser, retrying…`, "error");
+          say(result.status === 403
+            ? `Your session has ended: log in again in another tab; ${items.length} answer(s) kept here, retrying…`
+            : `Connection problem: ${items.length} answer(s) kept in this browser, retrying…`, "error");
           setTimeout(flush, state.retryMs);
           state.retryMs = Math.min(state.retryMs * 2, 30000);
           return;

@@ -1,5 +1,6 @@
 """End to end in Debian's Chromium: log in, rate three units with the keyboard only."""
 
+import json
 import os
 from pathlib import Path
 
@@ -105,8 +106,18 @@ def test_an_annotator_rates_three_units_with_the_keyboard(
     page.keyboard.press("Enter")
 
     label.filter(has_text="circle").wait_for()
+    dropped = []  # the first attempt to send this unit fails as a dropped connection would
+
+    def drop_once(route):
+        if not dropped:
+            dropped.append(route.request.post_data)
+            return route.abort("connectionreset")
+        return route.continue_()
+
+    page.route("**/submit/", drop_once)
     page.keyboard.press("y")
     page.keyboard.press("Enter")
+    page.locator("#status", has_text="kept in this browser").wait_for()
 
     label.filter(has_text="yellow").wait_for()
     page.locator("#progress-text", has_text="2 of 3 units · 1 left").wait_for()
@@ -138,4 +149,6 @@ def test_an_annotator_rates_three_units_with_the_keyboard(
     expected |= {("yellow", 1): "no"} | {("yellow", r): "yes" for r in (2, 3, 4)}
     assert verdicts == expected
     assert Submission.objects.filter(annotator=annotators["alice"]).count() == 3
+    retried = json.loads(dropped[0])["client_id"]  # the dropped send went out again, same id
+    assert str(Submission.objects.get(neuron__label="circle").client_id) == retried
     assert all(s.ms_spent > 0 for s in Submission.objects.all())
