@@ -120,7 +120,7 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/api/", timeout=1)
+            httpx.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=1)
             return server
         except httpx.HTTPError:
             time.sleep(0.3)
