@@ -14,6 +14,7 @@ import base64
 import io
 import os
 import random
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -116,16 +117,32 @@ class OpenAIVQARater:
                 for sha in dict.fromkeys(p.image_sha256 for p in pairs)
             }
         jobs = [(pair, sample) for pair in pairs for sample in range(self.settings.samples)]
-        with context.timer.stage("score"), ThreadPoolExecutor(self.settings.concurrency) as pool:
-            answers = list(
-                pool.map(lambda job: self.ask(urls[job[0].image_sha256], job[0].label), jobs)
-            )
+        with context.timer.stage("score"):
+            answers = self._ask_all([(urls[pair.image_sha256], pair.label) for pair, _ in jobs])
         verdicts = []
         per_pair = self.settings.samples
         for index, pair in enumerate(pairs):
             mine = answers[index * per_pair : (index + 1) * per_pair]
             verdicts.append(verdict_from_answers(pair.pair_id, mine, self.settings.threshold))
         return verdicts
+
+    def _ask_all(self, questions: list[tuple[str, str]]) -> list[str]:
+        """Answers in order, at most `concurrency` requests in flight. The first question that
+        fails for good stops the rest from starting, so a dead endpoint fails the chunk fast."""
+        failed = threading.Event()
+
+        def ask_unless_failed(url: str, label: str) -> str:
+            if failed.is_set():
+                raise EndpointError("skipped: another request to the endpoint failed")
+            try:
+                return self.ask(url, label)
+            except Exception:
+                failed.set()
+                raise
+
+        with ThreadPoolExecutor(self.settings.concurrency) as pool:
+            futures = [pool.submit(ask_unless_failed, url, label) for url, label in questions]
+            return [future.result() for future in futures]
 
     def ask(self, image_url: str, label: str) -> str:
         """One chat completion; returns the answer text (raw body if it has no answer)."""

@@ -95,6 +95,16 @@ def test_persistent_errors_fail_with_a_clear_message():
     assert len(server.requests) == 3
 
 
+def test_a_dead_endpoint_fails_without_asking_about_every_pair():
+    pairs = [Pair(i, SHAS[i % 3], f"label{i}") for i in range(30)]
+    with (
+        chat_server(lambda n, body: ("status", 503)) as server,
+        pytest.raises(EndpointError, match="HTTP 503"),
+    ):
+        _rater(server, retries=1, concurrency=2).rate(pairs, _context())
+    assert len(server.requests) <= 4  # the two in flight and their retries, not 60
+
+
 def test_client_errors_are_not_retried():
     with (
         chat_server(lambda n, body: ("status", 401)) as server,
