@@ -1,14 +1,18 @@
 """What staff see: progress per unit and per annotator, with gold accuracy."""
 
-from statistics import median
-
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Aggregate, Count, F, FloatField, Max, Q, Sum
 
-from annotate.annotation.quality import gold_accuracy, gold_counts
+from annotate.annotation.quality import gold_tally
 from annotate.models import Study, StudyAnnotator, Submission, Unit
 
 UNITS_PER_PAGE = 100
+
+
+class Median(Aggregate):
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
 
 
 def study_summary(study: Study) -> dict:
@@ -26,23 +30,18 @@ def study_summary(study: Study) -> dict:
 
 def annotator_rows(study: Study, min_accuracy: float) -> list[dict]:
     """One row per annotator: submissions, median seconds per unit, gold accuracy."""
-    accuracy = gold_accuracy(study)
-    answered = gold_counts(study)
+    tally = gold_tally(study)
     stats = {
         row["annotator_id"]: row
         for row in Submission.objects.filter(study=study)
         .values("annotator_id")
-        .annotate(n=Count("id"), last=Max("created"))
+        .annotate(n=Count("id"), last=Max("created"), median_ms=Median("ms_spent"))
     }
-    ms = {}
-    for annotator_id, spent in Submission.objects.filter(study=study).values_list(
-        "annotator_id", "ms_spent"
-    ):
-        ms.setdefault(annotator_id, []).append(spent)
     rows = []
     for member in StudyAnnotator.objects.filter(study=study).select_related("user__rater"):
         rater = getattr(member.user, "rater", None)
-        acc = accuracy.get(rater.pk) if rater else None
+        right, answered = tally.get(rater.pk, (0, 0)) if rater else (0, 0)
+        acc = right / answered if answered else None
         stat = stats.get(member.user_id, {})
         rows.append(
             {
@@ -50,10 +49,8 @@ def annotator_rows(study: Study, min_accuracy: float) -> list[dict]:
                 "platform": member.get_platform_display(),
                 "submitted": stat.get("n", 0),
                 "last": stat.get("last"),
-                "median_seconds": median(ms[member.user_id]) / 1000
-                if member.user_id in ms
-                else None,
-                "gold_answered": answered.get(rater.pk, 0) if rater else 0,
+                "median_seconds": stat["median_ms"] / 1000 if stat else None,
+                "gold_answered": answered,
                 "gold_accuracy": acc,
                 "excluded": acc is not None and acc < min_accuracy,
             }

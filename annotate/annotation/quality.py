@@ -5,11 +5,10 @@ calling `excluded_rater_ids`.
 """
 
 import random
-from collections import defaultdict
 from collections.abc import Mapping
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Case, Count, F, Max, Q, Value, When
 
 from annotate.annotation.units import do_sync_units
 from annotate.models import GoldAnswer, Neuron, NeuronImage, Study, Unit
@@ -20,36 +19,34 @@ class GoldError(ValueError):
     pass
 
 
+def known_pair_judgments(study: Study):
+    """Human yes/no judgments on pairs with a known answer (gold images and distractors)."""
+    return Judgment.objects.filter(
+        Q(neuron_image__is_distractor=True) | Q(neuron_image__gold_answer__isnull=False),
+        rater__kind=Rater.Kind.HUMAN,
+        neuron_image__neuron__study=study,
+        verdict__in=[Verdict.YES, Verdict.NO],
+    ).annotate(
+        expected=Case(
+            When(neuron_image__is_distractor=True, then=Value(Verdict.NO.value)),
+            default=F("neuron_image__gold_answer__answer"),
+        )
+    )
+
+
+def gold_tally(study: Study) -> dict[int, tuple[int, int]]:
+    """Per human rater: (right answers, answers) on known pairs."""
+    rows = (
+        known_pair_judgments(study)
+        .values("rater_id")
+        .annotate(right=Count("id", filter=Q(verdict=F("expected"))), total=Count("id"))
+    )
+    return {row["rater_id"]: (row["right"], row["total"]) for row in rows}
+
+
 def gold_accuracy(study: Study) -> dict[int, float]:
     """Share of yes/no answers on known pairs (gold images, distractors) that were right."""
-    seen: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    rows = Judgment.objects.filter(
-        Q(neuron_image__is_distractor=True) | Q(neuron_image__gold_answer__isnull=False),
-        rater__kind=Rater.Kind.HUMAN,
-        neuron_image__neuron__study=study,
-        verdict__in=[Verdict.YES, Verdict.NO],
-    ).values_list(
-        "rater_id", "verdict", "neuron_image__is_distractor", "neuron_image__gold_answer__answer"
-    )
-    for rater_id, verdict, is_distractor, answer in rows:
-        expected = Verdict.NO if is_distractor else answer
-        seen[rater_id][0] += verdict == expected
-        seen[rater_id][1] += 1
-    return {rater_id: right / total for rater_id, (right, total) in seen.items()}
-
-
-def gold_counts(study: Study) -> dict[int, int]:
-    """How many known pairs each human rater answered yes or no (for the staff page)."""
-    rows = Judgment.objects.filter(
-        Q(neuron_image__is_distractor=True) | Q(neuron_image__gold_answer__isnull=False),
-        rater__kind=Rater.Kind.HUMAN,
-        neuron_image__neuron__study=study,
-        verdict__in=[Verdict.YES, Verdict.NO],
-    ).values_list("rater_id", flat=True)
-    counts: dict[int, int] = defaultdict(int)
-    for rater_id in rows:
-        counts[rater_id] += 1
-    return dict(counts)
+    return {rater_id: right / total for rater_id, (right, total) in gold_tally(study).items()}
 
 
 def excluded_rater_ids(study: Study, min_accuracy: float) -> set[int]:

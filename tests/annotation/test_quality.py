@@ -3,6 +3,7 @@
 import pytest
 
 from annotate.annotation.assignment import access_next_unit
+from annotate.annotation.progress import annotator_rows
 from annotate.annotation.quality import (
     GoldError,
     do_add_distractors,
@@ -54,6 +55,18 @@ def test_gold_is_mixed_in_at_the_rate_and_scored(study, annotators):
     raters = {u: Rater.objects.get(user=annotators[u]).pk for u in ("alice", "bob")}
     assert gold_accuracy(study) == {raters["alice"]: 1.0, raters["bob"]: 0.0}
     assert excluded_rater_ids(study, 0.7) == {raters["bob"]}
+    rows = {row["username"]: row for row in annotator_rows(study, 0.7)}
+    assert rows["alice"] | {"last": None} == {
+        "username": "alice",
+        "platform": "Account",
+        "submitted": 6,
+        "last": None,
+        "median_seconds": 1.5,
+        "gold_answered": 3,
+        "gold_accuracy": 1.0,
+        "excluded": False,
+    }
+    assert rows["bob"]["excluded"] and rows["bob"]["gold_accuracy"] == 0.0
 
 
 def test_distractors_are_known_noes_from_other_neurons(study, annotators):
