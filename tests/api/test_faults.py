@@ -132,3 +132,25 @@ def test_a_submission_refused_during_an_outage_is_stored_once_when_resent(annota
         assert stored.status_code == 200
         assert stored.json()["client_id"] == body["client_id"]
     assert sorted(Judgment.objects.values_list("neuron_image_id", flat=True)) == sorted(ids)
+
+
+@pytest.mark.django_db
+def test_cache_outage_is_a_clear_503(staff_api, make_study, settings):
+    from evaluation.models import Judgment
+
+    study = make_study("c", neurons=1, k=1)
+    rater = Rater.objects.create(name="es", kind="openclip_es")
+    Judgment.objects.create(
+        rater=rater, neuron_image=study.neurons.get().images.get(), verdict="yes"
+    )
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+        }
+    }
+    response = staff_api.get(f"/api/reports/{study.pk}/?n_boot=0")
+    assert response.status_code == 503
+    assert response.json() == {
+        "detail": "The task queue or cache is unavailable right now. Try again shortly."
+    }
