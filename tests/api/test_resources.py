@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.staticfiles import finders
 
 from annotate.models import Study
 from evaluation.models import EvaluationRun, Rater
@@ -260,6 +261,8 @@ def test_schema_and_docs_are_served_locally(staff_api, client, staff):
     assert docs.status_code == 200
     assert b"/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs.content
     assert b"cdn" not in docs.content.lower()
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert finders.find(f"drf_spectacular_sidecar/swagger-ui-dist/{asset}")
 
 
 def test_concept_set_list_does_not_load_the_concepts(
