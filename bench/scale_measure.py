@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 import uuid
@@ -48,19 +49,25 @@ def timed(call: Callable[[], object], repeat: int, warmup: int = 2) -> list[floa
 
 
 def slowest_selects(call: Callable[[], object], top: int = 3) -> list[dict]:
-    """Run `call` once, then EXPLAIN ANALYZE the slowest SELECTs it sent."""
-    from django.db import connection
+    """Run `call` once, then EXPLAIN ANALYZE the slowest statements it sent.
+
+    Writes (an UPDATE, a WITH ... UPDATE) are explained too, inside a transaction that is
+    rolled back, so explaining changes nothing.
+    """
+    from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as captured:
         call()
-    selects = [
-        q for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")
+    queries = [
+        q
+        for q in captured.captured_queries
+        if q["sql"].lstrip().upper().startswith(("SELECT", "WITH", "UPDATE", "INSERT", "DELETE"))
     ]
-    selects.sort(key=lambda q: float(q["time"]), reverse=True)
+    queries.sort(key=lambda q: float(q["time"]), reverse=True)
     plans = []
-    with connection.cursor() as cursor:
-        for query in selects[:top]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        for query in queries[:top]:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
             plans.append(
                 {
@@ -69,6 +76,7 @@ def slowest_selects(call: Callable[[], object], top: int = 3) -> list[dict]:
                     "plan": "\n".join(row[0] for row in cursor.fetchall()),
                 }
             )
+        transaction.set_rollback(True)
     return [{"queries": len(captured.captured_queries)}, *plans]
 
 
@@ -197,19 +205,20 @@ def measure_report(study, repeat: int) -> dict:
 MEASURES = {"page": measure_page, "annotation": measure_annotation, "report": measure_report}
 
 
-def write_plans(study_name: str, results: dict) -> Path:
-    """All query plans of one study in one readable file."""
-    lines = [f"# Query plans: {study_name}\n"]
+def write_plans(study_name: str, results: dict) -> list[Path]:
+    """The query plans of each section in one readable file per section."""
+    paths = []
     for section, figures in results.items():
+        lines = [f"# Query plans: {study_name}, {section}\n"]
         for name, value in figures.items():
-            if not isinstance(value, dict) or "explain" not in value:
-                continue
-            lines += _plan_lines(f"{section} / {name}", value["explain"])
+            if isinstance(value, dict) and "explain" in value:
+                lines += _plan_lines(name, value["explain"])
         if "explain" in figures:
             lines += _plan_lines(section, figures["explain"])
-    path = OUT / f"{study_name}-plans.md"
-    path.write_text("\n".join(lines))
-    return path
+        path = OUT / f"{study_name}-plans-{section}.md"
+        path.write_text("\n".join(lines))
+        paths.append(path)
+    return paths
 
 
 def _plan_lines(title: str, explain: list[dict]) -> list[str]:
@@ -245,9 +254,11 @@ def main() -> None:
             results[section] = {"skipped": str(exc)}
         print(json.dumps(strip_plans(results[section]), indent=1), flush=True)
     plans = write_plans(args.study, results)
+    results["load_average"] = os.getloadavg()  # 2-core machine shared with other jobs
     out = OUT / f"{args.study}.json"
-    out.write_text(json.dumps(strip_plans(results), indent=1))
-    print(f"Figures: {out}\nQuery plans: {plans}")
+    earlier = json.loads(out.read_text()) if out.exists() else {}  # keep other sections
+    out.write_text(json.dumps(earlier | strip_plans(results), indent=1))
+    print(f"Figures: {out}\nQuery plans: {[str(p) for p in plans]}")
 
 
 if __name__ == "__main__":
