@@ -125,6 +125,7 @@ def crowd(request, token: str):
     return redirect("annotation-page", invite.study_id)
 
 
+@login_required
 def manage(request, study_id: int):
     """Staff page: invite links, settings, gold accuracy, per-annotator and per-unit progress."""
     study = members.access_staff_study(request.user, study_id)

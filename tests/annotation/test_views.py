@@ -117,6 +117,7 @@ def test_an_annotator_never_sees_other_verdicts(client, annotators, study, other
 
 def test_charlie_without_invite_and_anonymous_visitors_are_kept_out(client, annotators, study):
     assert client.get(reverse("annotation-page", args=[study.pk])).status_code == 302
+    assert client.get(reverse("annotation-manage", args=[study.pk])).status_code == 302
     assert post_json(client, "annotation-next", study, {}).status_code == 403
     client.force_login(annotators["charlie"])
     assert client.get(reverse("annotation-page", args=[study.pk])).status_code == 404
