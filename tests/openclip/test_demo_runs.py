@@ -138,3 +138,25 @@ def test_setup_demo_raters_is_idempotent(django_capture_on_commit_callbacks, mon
         again = do_setup_demo_raters(study)
     assert [r.pk for r in again] == [r.pk for r in raters]
     assert len(sent) == 2 and EvaluationRun.objects.filter(study=study).count() == 2
+
+
+def test_demo_raters_agree_with_the_planted_truth_of_the_demo_study():
+    """On the demo study's own neurons and vocabulary (313 words), with the demo parameters."""
+    from annotate.demo import DEMO_NEURONS, demo_concepts, demo_probe_set
+    from evaluation.demo import demo_rater_params
+    from evaluation.raters.base import Pair, RaterContext, StageTimer
+    from evaluation.raters.registry import build_rater
+    from tests.openclip.conftest import MemoryImages
+
+    probe, images, pairs, truth = demo_probe_set(), MemoryImages(), [], []
+    for neuron in DEMO_NEURONS:
+        for index in neuron.images:
+            pairs.append(Pair(len(pairs), images.add(probe[index].png), neuron.label))
+            truth.append(neuron.label in probe[index].concepts)
+    context = RaterContext(images=images, timer=StageTimer(), concepts=demo_concepts())
+    for kind, wanted in (("openclip_es", 0.95), ("openclip_cp", 0.85)):
+        verdicts = build_rater(kind, demo_rater_params(kind), "cpu").rate(pairs, context)
+        agreement = np.mean(
+            [(v.verdict == "yes") == t for v, t in zip(verdicts, truth, strict=True)]
+        )
+        assert agreement >= wanted, (kind, agreement)
