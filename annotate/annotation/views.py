@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.annotation import members
-from annotate.annotation.assignment import access_next_unit
+from annotate.annotation.assignment import access_next_unit, do_expire_leases
 from annotate.annotation.forms import AnnotationSettingsForm, DistractorForm
 from annotate.annotation.progress import annotator_rows, study_summary, unit_page
 from annotate.annotation.quality import GoldError, do_add_distractors
@@ -137,6 +137,7 @@ def manage(request, study_id: int):
             return redirect("annotation-manage", study.pk)
     else:
         do_sync_units(study)
+        do_expire_leases(study)  # so "in progress" counts only live leases
     context = {
         "study": study,
         "form": form,
