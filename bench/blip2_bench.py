@@ -195,7 +195,8 @@ def main() -> None:
 
     (model, processor), load_s = timed(lambda: build(args.config, device, [p.label for p in pairs]))
     print(f"device={device} config={args.config} model built in {load_s:.1f}s (random weights)")
-    rater = Blip2Rater(model, processor, check_blip2_params({"batch_size": batch_size}))
+    params = {"batch_size": batch_size, "image_batch_size": min(batch_size, 128)}
+    rater = Blip2Rater(model, processor, check_blip2_params(params))
     context = RaterContext(images=MemoryImages(blobs), timer=StageTimer())
     warm = pairs[: min(4, len(pairs))]
     rater.rate(warm, RaterContext(images=MemoryImages(blobs), timer=StageTimer()))
