@@ -168,7 +168,7 @@ class OpenAIVQARater:
             return response.text
         if isinstance(content, list):  # content parts
             content = " ".join(part.get("text", "") for part in content if isinstance(part, dict))
-        return content if isinstance(content, str) else str(content)
+        return content if isinstance(content, str) else response.text  # e.g. null content
 
     def _post_with_retries(self, body: dict[str, Any]) -> httpx.Response:
         attempts = self.settings.retries + 1

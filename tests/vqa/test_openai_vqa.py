@@ -1,32 +1,26 @@
 """The OpenAI-compatible endpoint rater against a real HTTP server on loopback."""
 
 import base64
-import hashlib
 import time
 
 import pytest
 
-from evaluation.raters.base import Pair, RaterContext, StageTimer
+from evaluation.raters.base import Pair, RaterContext
 from evaluation.raters.openai_vqa import (
     EndpointError,
     build_openai_vqa,
     check_openai_vqa_params,
 )
 from evaluation.raters.vqa_answers import parse_yes_no
-from tests.conftest import png_bytes
 from tests.vqa.chat_server import chat_server
+from tests.vqa.conftest import context_for, image_set
 
-IMAGES = {hashlib.sha256(b).hexdigest(): b for b in (png_bytes(seed=s) for s in range(3))}
+IMAGES = image_set(3)
 SHAS = list(IMAGES)
 
 
-class DictImages:
-    def read(self, sha256: str) -> bytes:
-        return IMAGES[sha256]
-
-
 def _context() -> RaterContext:
-    return RaterContext(images=DictImages(), timer=StageTimer())
+    return context_for(IMAGES)
 
 
 def _rater(server, **params):
@@ -133,11 +127,15 @@ def test_an_endpoint_that_always_hangs_fails_within_the_timeouts():
         assert time.monotonic() - started < 2.0
 
 
-def test_a_body_without_an_answer_is_unparseable_with_the_raw_text():
-    with chat_server(lambda n, body: ("raw", "<html>proxy error</html>")) as server:
+@pytest.mark.parametrize(
+    "body",
+    ["<html>proxy error</html>", '{"choices": [{"message": {"content": null}}]}'],
+)
+def test_a_body_without_an_answer_is_unparseable_with_the_raw_text(body):
+    with chat_server(lambda n, request: ("raw", body)) as server:
         [verdict] = _rater(server).rate([Pair(1, SHAS[0], "dog")], _context())
     assert verdict.verdict == "unparseable" and verdict.score is None
-    assert verdict.extra["answers"] == ["<html>proxy error</html>"]
+    assert verdict.extra["answers"] == [body]
 
 
 def test_n_samples_give_the_yes_fraction():
