@@ -219,3 +219,22 @@ def test_study_page_links_the_report_for_staff_only(client, rated_study, staff, 
     client.force_login(annotators["alice"])
     response = client.get(url)
     assert reverse("study-report", args=[rated_study.pk]) not in response.content.decode()
+
+
+def test_every_listed_table_exports_as_csv_and_json(client, rated_study, staff):
+    from evaluation.exports import TABLES
+
+    client.force_login(staff)
+    page = client.get(reverse("study-report", args=[rated_study.pk])).content.decode()
+    for name in TABLES:
+        for fmt in ("csv", "json"):
+            url = reverse("study-report-table", args=[rated_study.pk, name, fmt])
+            assert url in page
+            response = client.get(url + "?level=neuron")
+            assert response.status_code == 200, (name, fmt)
+    runs_url = reverse("study-report-runs", args=[rated_study.pk, "json"])
+    runs = json.loads(client.get(runs_url).content)
+    es = next(r for r in runs if r["rater"] == "OpenCLIP ES")
+    assert es["wall_seconds"] == 2.5 and es["pairs_per_second"] == pytest.approx(18 / 2.5)
+    xlsx = reverse("study-report-runs", args=[rated_study.pk, "xlsx"])
+    assert client.get(xlsx).status_code == 404
