@@ -1,9 +1,12 @@
-"""BLIP-2 through the shared run machinery: a worker killed mid-chunk, then resumed."""
+"""The VQA raters through the shared run machinery: killed workers, outages, resumes."""
 
 import pytest
 
 from evaluation import runs
 from evaluation.models import Judgment, Rater, RunChunk, RunStatus
+from evaluation.raters.base import RaterUnavailable
+from evaluation.raters.openai_vqa import EndpointError
+from tests.vqa.chat_server import chat_server
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +80,51 @@ def test_resumed_scores_match_an_uninterrupted_run(make_study, tiny_dir):
     assert resumed.keys() == uninterrupted.keys() and len(resumed) == 6
     for pair_id, score in uninterrupted.items():
         assert resumed[pair_id] == pytest.approx(score, abs=1e-5)
+
+
+def test_missing_weights_fail_the_run_with_the_message(make_study):
+    study = make_study(neurons=2, k=2)
+    rater = Rater.objects.create(
+        name="absent", kind="vqa_blip2", params={"model": "Salesforce/blip2-not-here"}
+    )
+    run = runs.do_create_run(study, rater)
+    [chunk_id] = runs.do_plan_run(run.pk, chunk_pairs=100)
+    with pytest.raises(RaterUnavailable):
+        runs.do_rate_chunk(chunk_id, worker="w1")
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "RaterUnavailable" in run.error and "Salesforce/blip2-not-here" in run.error
+    assert not Judgment.objects.filter(rater=rater).exists()
+
+
+def test_endpoint_outage_fails_the_run_and_resume_finishes_it(make_study):
+    study = make_study(neurons=4, k=3, labels=["dog", "cat"])
+    healthy = {"up": True}
+
+    def reply(n, body):
+        if n >= 4 and not healthy["up"]:
+            return ("status", 503)
+        return ("text", "Yes." if "'dog'" in body["messages"][0]["content"][0]["text"] else "No")
+
+    with chat_server(reply) as server:
+        params = {"base_url": server.base_url, "model": "llava", "retries": 0, "concurrency": 1}
+        rater = Rater.objects.create(name="llava", kind="vqa_openai", params=params)
+        run = runs.do_create_run(study, rater, options={"store_every": 4})
+        [chunk_id] = runs.do_plan_run(run.pk, chunk_pairs=100)
+        healthy["up"] = False
+        with pytest.raises(EndpointError, match="HTTP 503"):
+            runs.do_rate_chunk(chunk_id, worker="w1")
+        run.refresh_from_db()
+        assert run.status == RunStatus.FAILED and "HTTP 503" in run.error
+        assert Judgment.objects.filter(rater=rater).count() == 4
+
+        healthy["up"] = True
+        runs.do_resume_run(run.pk)
+        assert runs.do_rate_chunk(chunk_id, worker="w1").rated == 8
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE and run.done_pairs == 12
+    verdicts = dict(
+        Judgment.objects.filter(rater=rater).values_list("neuron_image__neuron__label", "verdict")
+    )
+    assert verdicts == {"dog": "yes", "cat": "no"}
+    assert Judgment.objects.filter(rater=rater).count() == 12
