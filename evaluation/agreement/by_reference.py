@@ -8,11 +8,11 @@ import numpy as np
 
 from evaluation.agreement.pairwise import (
     bootstrap_intervals,
-    bootstrap_weights,
     cell_indicators,
     group_sums,
     metrics_from_counts,
     nan_percentiles,
+    resample_sums,
 )
 
 SHOWN = ("n", "percent", "iou", "kappa", "ac1")
@@ -101,9 +101,9 @@ def yes_rates(
         y, n = yes[mask], judged[mask]
         total_y, total_n = y.sum(axis=0), n.sum(axis=0)
         if len(y) and n_boot > 0:
-            weights = bootstrap_weights(len(y), n_boot, seed)
+            sums = resample_sums(np.hstack([y, n]), n_boot, seed)
             with np.errstate(all="ignore"):
-                boot = (weights @ y.astype(np.float32)) / (weights @ n.astype(np.float32))
+                boot = sums[:, : y.shape[1]] / sums[:, y.shape[1] :]
             lo, hi = np.moveaxis(nan_percentiles(boot, (0.025, 0.975)), -1, 0)
         else:
             lo = hi = np.full(len(raters), np.nan)

@@ -102,17 +102,37 @@ def group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndar
     return np.asarray(onehot @ flat).reshape((n_groups, *values.shape[1:]))
 
 
-@lru_cache(maxsize=8)
-def bootstrap_weights(n: int, n_boot: int, seed: int) -> np.ndarray:
-    """(n_boot, n) float32: how many times each unit is drawn in each resample.
+# Resample weights are kept (and reused by every figure of a report) up to this many cells;
+# bigger draws are made block by block so memory stays bounded whatever n_boot and n are.
+CACHED_CELLS = 4_000_000
 
-    Memoised and read-only: every figure of a report resamples the same neurons.
-    """
-    draws = np.random.default_rng(seed).integers(0, n, size=(n_boot, n), dtype=np.int32)
-    flat = (draws + (np.arange(n_boot, dtype=np.int32) * n)[:, None]).ravel()
-    weights = np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float32)
+
+def _draw(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarray:
+    """(n_boot, n) float32: how many times each unit is drawn in each resample."""
+    draws = rng.integers(0, n, size=(n_boot, n), dtype=np.int64)
+    flat = (draws + (np.arange(n_boot, dtype=np.int64) * n)[:, None]).ravel()
+    return np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float32)
+
+
+@lru_cache(maxsize=4)
+def bootstrap_weights(n: int, n_boot: int, seed: int) -> np.ndarray:
+    """Memoised and read-only: every figure of a report resamples the same neurons."""
+    weights = _draw(np.random.default_rng(seed), n, n_boot)
     weights.flags.writeable = False
     return weights
+
+
+def resample_sums(values: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, m): column sums of `values` (n, m) over `n_boot` resamples of its rows."""
+    n = len(values)
+    flat = values.astype(np.float32)
+    if n * n_boot <= CACHED_CELLS:
+        return bootstrap_weights(n, n_boot, seed) @ flat
+    rng = np.random.default_rng(seed)
+    block = max(1, CACHED_CELLS // n)
+    return np.concatenate(
+        [_draw(rng, n, min(block, n_boot - start)) @ flat for start in range(0, n_boot, block)]
+    )
 
 
 def nan_percentiles(values: np.ndarray, qs: tuple[float, float]) -> np.ndarray:
@@ -150,9 +170,8 @@ def bootstrap_intervals(
     shape = unit_counts.shape[1:-1]
     if n_units == 0 or n_boot <= 0:
         return {m: np.full((*shape, 2), np.nan) for m in metrics}
-    weights = bootstrap_weights(n_units, n_boot, seed)
-    flat = unit_counts.reshape(n_units, -1).astype(np.float32)
-    resampled = (weights @ flat).reshape(n_boot, *shape, 4)
+    flat = unit_counts.reshape(n_units, -1)
+    resampled = resample_sums(flat, n_boot, seed).reshape(n_boot, *shape, 4)
     values = metrics_from_counts(*np.moveaxis(resampled, -1, 0))
     alpha = (1 - level) / 2
     return {m: nan_percentiles(values[m], (alpha, 1 - alpha)) for m in metrics}

@@ -127,3 +127,18 @@ def test_bootstrap_interval_is_seeded_and_covers_the_estimate():
     assert low < p.kappa < high
     assert 0.02 < high - low < 0.3
     assert again.ci == p.ci
+
+
+def test_large_bootstraps_are_drawn_in_blocks_with_the_same_distribution(monkeypatch):
+    from evaluation.agreement import pairwise
+
+    values = np.random.default_rng(0).random((300, 3))
+    cached = pairwise.resample_sums(values, 400, seed=2)
+    monkeypatch.setattr(pairwise, "CACHED_CELLS", 1000)  # forces blocks of 3 resamples
+    blocked = pairwise.resample_sums(values, 400, seed=2)
+    assert blocked.shape == cached.shape == (400, 3)
+    # every resample draws 300 rows: its weights sum to 300 whichever way it was made
+    ones = pairwise.resample_sums(np.ones((300, 1)), 400, seed=2)
+    assert (ones == 300).all()
+    assert np.allclose(blocked.mean(axis=0), values.sum(axis=0), rtol=0.02)
+    assert np.allclose(cached.mean(axis=0), values.sum(axis=0), rtol=0.02)
