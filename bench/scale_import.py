@@ -13,6 +13,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import time
 
 import numpy as np
@@ -22,19 +23,20 @@ from synthetic_study import UNITS_PER_LAYER, WORDS, delete_study
 OUT = scale_env.ROOT / "var" / "bench" / "scale"
 
 
-def write_files(folder, neurons: int, k: int, images: int, seed: int = 1) -> tuple:
-    """labels.csv (CLIP-Dissect columns), manifest.csv and images/ under `folder`."""
+def write_files(folder, neurons: int, k: int, images: int, salt: int, seed: int = 1) -> tuple:
+    """labels.csv (CLIP-Dissect columns), manifest.csv and images/ under `folder`; `salt`
+    changes one pixel so that the images are new to the database, not already stored."""
     from PIL import Image
 
     rng = np.random.default_rng(seed)
     image_dir = folder / "images"
     image_dir.mkdir(parents=True, exist_ok=True)
     for index in range(images):
-        path = image_dir / f"img{index:05d}.png"
-        if not path.exists():
-            buffer = io.BytesIO()
-            Image.new("RGB", (8, 8), (index % 256, (index // 256) % 256, 64)).save(buffer, "PNG")
-            path.write_bytes(buffer.getvalue())
+        image = Image.new("RGB", (8, 8), (index % 256, (index // 256) % 256, 64))
+        image.putpixel((0, 0), (salt % 256, (salt // 256) % 256, (salt // 65536) % 256))
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        (image_dir / f"img{index:05d}.png").write_bytes(buffer.getvalue())
     labels, manifest = folder / "labels.csv", folder / "manifest.csv"
     words = rng.choice(WORDS, size=neurons)
     with labels.open("w", newline="") as handle:
@@ -67,7 +69,8 @@ def main() -> None:
     from annotate.importers.studies import do_import_study_labels
 
     folder = OUT / f"import-{args.neurons}"
-    labels, manifest, image_dir = write_files(folder, args.neurons, args.k, args.images)
+    salt = int(time.time())
+    labels, manifest, image_dir = write_files(folder, args.neurons, args.k, args.images, salt)
     name = f"imported-{args.neurons}"
     delete_study(name)
     started = time.perf_counter()
@@ -85,6 +88,7 @@ def main() -> None:
         "labels_s": round(labels_s, 1),
         "manifest_s": round(images_s, 1),
         "total_s": round(labels_s + images_s, 1),
+        "load_average": os.getloadavg(),
         "labels": label_report.summary(),
         "manifest": image_report.summary(),
     }
