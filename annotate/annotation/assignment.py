@@ -19,6 +19,7 @@ from annotate.annotation.members import settings_for
 from annotate.models import Assignment, Study, StudyAnnotator, Unit
 
 MAX_PREFETCH = 3
+PROLIFIC_COMPLETE = "https://app.prolific.com/submissions/complete?cc={code}"
 
 
 def lease_seconds() -> int:
@@ -195,4 +196,9 @@ def progress_payload(user, study: Study, counts: dict, config) -> dict:
     if payload["finished"]:
         membership = StudyAnnotator.objects.filter(study=study, user=user).first()
         payload["completion_code"] = membership.completion_code if membership else ""
+        if membership and membership.platform == StudyAnnotator.Platform.PROLIFIC:
+            # Prolific checks the study's own code, which staff may set after workers joined.
+            code = config.completion_code or membership.completion_code
+            payload["completion_code"] = code
+            payload["completion_url"] = PROLIFIC_COMPLETE.format(code=code)
     return payload

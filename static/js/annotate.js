@@ -163,6 +163,7 @@
   function finish(progress) {
     $("finished").hidden = false;
     if (progress.completion_code) { $("completion").hidden = false; $("completion-code").textContent = progress.completion_code; }
+    if (progress.completion_url) { const back = $("completion-link"); back.href = progress.completion_url; back.hidden = false; }
   }
 
   // --- keyboard ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.urls import reverse
 from annotate.annotation.members import do_create_invite
 from annotate.models import Invite, StudyAnnotator
 from evaluation.models import Judgment, Rater
+from tests.annotation.conftest import configure
 
 
 def post_json(client, name, study, body):
@@ -146,7 +147,28 @@ def test_a_crowd_worker_arrives_from_prolific(client, study, staff):
     member = StudyAnnotator.objects.get(platform="prolific", participant_id="5f3a9c")
     assert member.user.rater.kind == "human" and not member.user.has_usable_password()
     assert len(member.completion_code) == 10
-    assert post_json(client, "annotation-next", study, {}).status_code == 200
+    configure(study, quota=1, completion_code="PROLIF1")
+    unit = post_json(client, "annotation-next", study, {}).json()["units"][0]
+    post_json(
+        client,
+        "annotation-submit",
+        study,
+        {
+            "client_id": str(uuid.uuid4()),
+            "neuron": unit["neuron"],
+            "ms_spent": 900,
+            "answers": {str(i["id"]): "no" for i in unit["images"]},
+            "order_shown": [i["id"] for i in unit["images"]],
+        },
+    )
+    assert post_json(client, "annotation-next", study, {}).json()["progress"] == {
+        "done": 1,
+        "quota": 1,
+        "left": 0,
+        "finished": True,
+        "completion_code": "PROLIF1",
+        "completion_url": "https://app.prolific.com/submissions/complete?cc=PROLIF1",
+    }
     client.get(url, {"PROLIFIC_PID": "5f3a9c"})  # arriving again: the same annotator
     assert StudyAnnotator.objects.filter(participant_id="5f3a9c").count() == 1
     mturk = client.get(url, {"workerId": "A1B2C3", "assignmentId": "z"})
