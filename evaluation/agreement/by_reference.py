@@ -1,4 +1,4 @@
-"""Each rater against one reference rater (the human consensus), per layer and overall."""
+"""Each rater against the human consensus per layer (Table 1), and yes-rates (Table 2)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluation.agreement.pairwise import (
-    bootstrap_intervals,
-    cell_indicators,
-    group_sums,
-    metrics_from_counts,
-    nan_percentiles,
-    resample_sums,
-)
+from evaluation.agreement.pairwise import PairAgreement, group_sums, nan_percentiles, resample_sums
 
 SHOWN = ("n", "percent", "iou", "kappa", "ac1")
 
@@ -42,41 +35,28 @@ class YesRateRow:
     ci: tuple[float, float]
 
 
-def against_reference(
-    votes: np.ndarray,
-    raters: list[str],
-    reference: int,
-    unit_of_row: np.ndarray,
-    unit_layer: np.ndarray,
-    layers: list[str],
-    n_boot: int,
-    seed: int,
+def reference_rows(
+    overall: list[PairAgreement],
+    by_layer: dict[str, list[PairAgreement]],
+    reference: str,
 ) -> list[ReferenceRow]:
-    """Rows for every rater but the reference, each layer then Overall; CIs resample units."""
-    others = [i for i in range(len(raters)) if i != reference]
-    if not others or len(votes) == 0:
-        return []
-    cells = cell_indicators(votes, [(i, reference) for i in others])
-    unit_counts = group_sums(cells, unit_of_row, len(unit_layer))
-    groups = [(name, unit_layer == code) for code, name in enumerate(layers)]
-    groups.append(("Overall", np.ones(len(unit_layer), dtype=bool)))
+    """Every rater against the reference, each layer then Overall, read off the pair tables."""
     rows = []
-    for name, mask in groups:
-        counts = unit_counts[mask]
-        values = metrics_from_counts(*np.moveaxis(counts.sum(axis=0), -1, 0))
-        cis = bootstrap_intervals(counts, n_boot, seed, ("percent", "iou", "kappa", "ac1"))
-        for p, i in enumerate(others):
+    for layer, pairs in [*by_layer.items(), ("Overall", overall)]:
+        for p in pairs:
+            if reference not in (p.first, p.second):
+                continue
             rows.append(
                 ReferenceRow(
-                    rater=raters[i],
-                    reference=raters[reference],
-                    layer=name,
-                    n=int(values["n"][p]),
-                    percent=float(values["percent"][p]),
-                    iou=float(values["iou"][p]),
-                    kappa=float(values["kappa"][p]),
-                    ac1=float(values["ac1"][p]),
-                    ci={m: (float(v[p, 0]), float(v[p, 1])) for m, v in cis.items()},
+                    rater=p.second if p.first == reference else p.first,
+                    reference=reference,
+                    layer=layer,
+                    n=p.n,
+                    percent=p.percent,
+                    iou=p.iou,
+                    kappa=p.kappa,
+                    ac1=p.ac1,
+                    ci=p.ci,
                 )
             )
     return rows

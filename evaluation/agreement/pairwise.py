@@ -197,7 +197,7 @@ def pairwise_agreement(
     return _pair_rows(unit_counts, pairs, raters, n_boot, seed, ci_metrics)
 
 
-def pairwise_by_group(
+def pairwise_overall_and_by_group(
     votes: np.ndarray,
     raters: list[str],
     units: np.ndarray,
@@ -205,17 +205,22 @@ def pairwise_by_group(
     group_names: list[str],
     n_boot: int = 500,
     seed: int = 0,
-) -> dict[str, list[PairAgreement]]:
-    """Every pair of raters within each group of units (a layer), resampling within it."""
+) -> tuple[list[PairAgreement], dict[str, list[PairAgreement]]]:
+    """Every pair overall and within each group of units (a layer), from one count table.
+
+    CIs resample units overall, and within the group for a group's figures.
+    """
     pairs = upper_pairs(len(raters))
     if not pairs or len(votes) == 0:
-        return {}
+        return [], {}
     unit_counts = group_sums(cell_indicators(votes, pairs), units, len(unit_group))
-    return {
+    overall = _pair_rows(unit_counts, pairs, raters, n_boot, seed, CI_METRICS)
+    by_group = {
         name: _pair_rows(unit_counts[unit_group == g], pairs, raters, n_boot, seed, CI_METRICS)
         for g, name in enumerate(group_names)
         if (unit_group == g).any()
     }
+    return overall, by_group
 
 
 def _pair_rows(unit_counts, pairs, raters, n_boot, seed, ci_metrics) -> list[PairAgreement]:

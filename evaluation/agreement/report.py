@@ -11,7 +11,7 @@ import pandas as pd
 from evaluation.agreement.by_reference import (
     ReferenceRow,
     YesRateRow,
-    against_reference,
+    reference_rows,
     yes_rates,
 )
 from evaluation.agreement.calibration import CalibrationCurve, has_scores, sweep
@@ -27,8 +27,7 @@ from evaluation.agreement.neuron_level import check_rule, neuron_votes
 from evaluation.agreement.pairwise import (
     DEFINITIONS,
     PairAgreement,
-    pairwise_agreement,
-    pairwise_by_group,
+    pairwise_overall_and_by_group,
 )
 from evaluation.agreement.ratings import MISSING, Ratings, build_ratings
 from evaluation.agreement.sanity_checks import SanityRow, sanity_table
@@ -132,21 +131,15 @@ def _multi(votes: np.ndarray, raters: list[str], kinds: dict[str, str]):
 
 def _level(level, votes, ratings, units, unit_layer, kinds, ref_col, options) -> LevelReport:
     raters = ratings.raters
-    n_units = len(unit_layer)
-    by_layer = (
-        []
-        if ref_col is None
-        else against_reference(
-            votes, raters, ref_col, units, unit_layer, ratings.layers, options.n_boot, options.seed
-        )
+    overall, per_layer = pairwise_overall_and_by_group(
+        votes, raters, units, unit_layer, ratings.layers, options.n_boot, options.seed
     )
+    by_layer = [] if ref_col is None else reference_rows(overall, per_layer, raters[ref_col])
     return LevelReport(
         level=level,
         units=int(len(votes)),
-        pairwise=pairwise_agreement(votes, raters, units, n_units, options.n_boot, options.seed),
-        pairwise_by_layer=pairwise_by_group(
-            votes, raters, units, unit_layer, ratings.layers, options.n_boot, options.seed
-        ),
+        pairwise=overall,
+        pairwise_by_layer=per_layer,
         multi=_multi(votes, raters, kinds),
         by_layer=by_layer,
         yes_rates=yes_rates(
