@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -47,14 +46,20 @@ def do_expire_leases(study: Study) -> int:
 
 
 LEASES_SQL = """
-WITH pick AS (
+WITH mine AS (
+    SELECT count(*) FILTER (WHERE state = 'open') AS open,
+           count(*) FILTER (WHERE state = 'done') AS done,
+           count(*) AS total,
+           count(*) FILTER (WHERE is_gold) AS gold
+    FROM annotate_assignment WHERE annotator_id = %(user)s AND study_id = %(study)s
+), pick AS (
     SELECT u.neuron_id FROM annotate_unit u
     WHERE u.study_id = %(study)s AND NOT u.is_gold AND u.claimed < %(overlap)s
       AND NOT EXISTS (
         SELECT 1 FROM annotate_assignment a
         WHERE a.annotator_id = %(user)s AND a.unit_id = u.neuron_id)
     ORDER BY u.claimed, u.neuron_id
-    LIMIT %(count)s
+    LIMIT (SELECT GREATEST(0, LEAST(%(slots)s - open, %(quota)s - done - open)) FROM mine)
     FOR UPDATE OF u SKIP LOCKED
 ), bump AS (
     UPDATE annotate_unit u SET claimed = u.claimed + 1
@@ -72,18 +77,21 @@ WITH pick AS (
 ), leases AS (
     SELECT * FROM claimed UNION ALL SELECT * FROM renewed
 )
-SELECT l.id, l.unit_id, n.label, l.is_new,
+SELECT mine.open, mine.done, mine.total, mine.gold,
+       l.id, l.unit_id, n.label, l.is_new,
        ARRAY(SELECT ni.id FROM annotate_neuronimage ni
              WHERE ni.neuron_id = l.unit_id ORDER BY ni.id)
-FROM leases l JOIN annotate_neuron n ON n.id = l.unit_id
+FROM mine
+LEFT JOIN (leases l JOIN annotate_neuron n ON n.id = l.unit_id) ON true
 ORDER BY l.created, l.id
 """
+NO_QUOTA = 2**31 - 1
 
 
-def claim_and_list_leases(user, study: Study, count: int) -> tuple[list[tuple], int]:
-    """Lease up to `count` of the least-claimed units this annotator never had, and list all
-    their open leases (renewed, oldest first), in one statement; returns rows and how many
-    were claimed.
+def claim_and_list_leases(user, study: Study, slots: int, quota: int) -> tuple[dict, list]:
+    """Top the annotator's open leases up to `slots` (within `quota`) with the least-claimed
+    units they never had, and list all their open leases (renewed, oldest first), in one
+    statement. Returns their counts (`open` after the claims) and the lease rows.
 
     The row lock and the counter update happen together, so a concurrent claim either skips
     the locked unit or sees its new count (PostgreSQL re-checks `claimed < R` on the latest row).
@@ -95,12 +103,17 @@ def claim_and_list_leases(user, study: Study, count: int) -> tuple[list[tuple], 
                 "study": study.pk,
                 "overlap": study.overlap,
                 "user": user.pk,
-                "count": max(0, count),
+                "slots": slots,
+                "quota": quota or NO_QUOTA,
                 "expires": lease_expiry(),
             },
         )
         rows = cursor.fetchall()
-    return rows, sum(1 for row in rows if row[3])
+    open_, done, total, gold = rows[0][:4]
+    leases = [row[4:] for row in rows if row[4] is not None]
+    claimed = sum(1 for lease in leases if lease[3])
+    counts = {"open": open_ + claimed, "done": done, "total": total + claimed, "gold": gold}
+    return counts, leases
 
 
 def claim_gold_unit(user, study: Study) -> Assignment | None:
@@ -132,36 +145,24 @@ def gold_is_due(counts: dict, gold_rate: float) -> bool:
     return gold_rate > 0 and counts["gold"] < int(gold_rate * (served + 1))
 
 
-def assignment_counts(user, study: Study) -> dict:
-    return Assignment.objects.filter(annotator=user, study=study).aggregate(
-        total=Count("id"),
-        gold=Count("id", filter=Q(is_gold=True)),
-        open=Count("id", filter=Q(state=Assignment.State.OPEN)),
-        done=Count("id", filter=Q(state=Assignment.State.DONE)),
-    )
-
-
 def access_next_unit(user, study: Study, prefetch: int = 1) -> dict:
     """The unit to show now and up to `prefetch` more to preload, with the annotator's progress.
 
-    The caller has checked that `user` annotates `study` (`access_annotation_study`). Few
-    round trips on purpose: this runs for every unit every annotator sees.
+    The caller has checked that `user` annotates `study` (`access_annotation_study`). One
+    statement in the usual case: this runs for every unit every annotator sees. A gold unit,
+    when due, is leased on top and comes after the units already queued.
     """
-    prefetch = max(0, min(int(prefetch), MAX_PREFETCH))
+    slots = 1 + max(0, min(int(prefetch), MAX_PREFETCH))
     config = settings_for(study)
-    counts = assignment_counts(user, study)
-    wanted = 1 + prefetch - counts["open"]
-    if config.quota:
-        wanted = min(wanted, config.quota - counts["done"] - counts["open"])
-    if wanted > 0 and gold_is_due(counts, config.gold_rate) and claim_gold_unit(user, study):
+    counts, leases = claim_and_list_leases(user, study, slots, config.quota)
+    if counts["open"] < slots and do_expire_leases(study):  # units run short: free claims
+        counts, leases = claim_and_list_leases(user, study, slots, config.quota)
+    room = not config.quota or counts["done"] + counts["open"] < config.quota
+    if room and gold_is_due(counts, config.gold_rate) and claim_gold_unit(user, study):
         counts["open"] += 1
-        wanted -= 1
-    rows, got = claim_and_list_leases(user, study, wanted)
-    if got < wanted and do_expire_leases(study):  # units run short: free abandoned leases
-        rows, more = claim_and_list_leases(user, study, wanted - got)
-        got += more
-    counts["open"] += got
-    units = units_payload(study, rows[: 1 + prefetch], config.shuffle_images)
+        if len(leases) < slots:
+            counts, leases = claim_and_list_leases(user, study, 0, config.quota)
+    units = units_payload(study, leases[:slots], config.shuffle_images)
     return {"units": units, "progress": progress_payload(user, study, counts, config)}
 
 
