@@ -36,6 +36,7 @@ class ReportRequest:
     rule: str = "any"
     reference: str = "dawid_skene"
     exclude: tuple[str, ...] = ()  # annotator names left out of the consensus
+    exclude_rater_ids: tuple[int, ...] = ()  # the same by Rater id (e.g. excluded_rater_ids())
     min_gold: float | None = None  # leave out annotators whose gold accuracy is under this
     n_boot: int = 500
 
@@ -46,14 +47,17 @@ def check_report_request(params) -> ReportRequest:
         n_boot = int(params.get("n_boot", 500))
         min_gold = params.get("min_gold")
         min_gold = float(min_gold) if min_gold not in (None, "") else None
+        getlist = params.getlist if hasattr(params, "getlist") else (lambda key: [])
+        ids = tuple(sorted({int(i) for i in getlist("exclude_id")}))
     except ValueError:
-        raise ValueError("n_boot must be an integer and min_gold a number") from None
+        raise ValueError("n_boot and exclude_id must be integers, min_gold a number") from None
     if min_gold is not None and not 0 <= min_gold <= 1:
         raise ValueError("min_gold must be between 0 and 1")
     request = ReportRequest(
         rule=params.get("rule", "any"),
         reference=params.get("reference", "dawid_skene"),
-        exclude=tuple(sorted(set(params.getlist("exclude")))) if hasattr(params, "getlist") else (),
+        exclude=tuple(sorted(set(getlist("exclude")))),
+        exclude_rater_ids=ids,
         min_gold=min_gold,
         n_boot=n_boot,
     )
@@ -154,8 +158,9 @@ def _has_known_answers(study: Study) -> bool:
     )
 
 
-def _excluded(request: ReportRequest, gold: dict[str, tuple[float, int]]) -> frozenset[str]:
+def _excluded(request: ReportRequest, gold, raters: dict[int, Rater]) -> frozenset[str]:
     names = set(request.exclude)
+    names |= {raters[i].name for i in request.exclude_rater_ids if i in raters}
     if request.min_gold is not None:
         names |= {name for name, (acc, _) in gold.items() if acc < request.min_gold}
     return frozenset(names)
@@ -176,7 +181,7 @@ def compute_study_report(study: Study, request: ReportRequest) -> dict:
         neuron_rule=request.rule,
         reference=request.reference,
         n_boot=request.n_boot,
-        exclude_raters=_excluded(request, gold),
+        exclude_raters=_excluded(request, gold, raters),
     )
     report = build_report(
         table,

@@ -238,3 +238,16 @@ def test_every_listed_table_exports_as_csv_and_json(client, rated_study, staff):
     assert es["wall_seconds"] == 2.5 and es["pairs_per_second"] == pytest.approx(18 / 2.5)
     xlsx = reverse("study-report-runs", args=[rated_study.pk, "xlsx"])
     assert client.get(xlsx).status_code == 404
+
+
+def test_exclude_by_rater_id_and_bad_ids(client, rated_study, staff):
+    from evaluation.reports import ReportRequest
+
+    bob = Rater.objects.get(name="bob")
+    report = get_study_report(rated_study, ReportRequest(exclude_rater_ids=(bob.pk,)))
+    assert next(r for r in report["reliability"] if r["rater"] == "bob")["excluded"]
+    client.force_login(staff)
+    url = reverse("study-report-json", args=[rated_study.pk])
+    data = json.loads(client.get(url, {"exclude_id": bob.pk}).content)
+    assert data["options"]["exclude_raters"] == ["bob"]
+    assert client.get(url, {"exclude_id": "bob"}).status_code == 400
