@@ -272,7 +272,10 @@ class Assignment(models.Model):
             models.Index(
                 fields=["study", "expires"], condition=Q(state="open"), name="assignment_open"
             ),
-            models.Index(fields=["annotator", "study", "state"], name="assignment_by_annotator"),
+            # Covers the per-annotator counts that every "next" reads (index-only scan).
+            models.Index(
+                fields=["annotator", "study", "state", "is_gold"], name="assignment_counts"
+            ),
         ]
 
 
