@@ -134,19 +134,26 @@ def judgment_fingerprint(study: Study) -> str:
 
 
 def _gold_by_name(study: Study, raters: dict[int, Rater]):
-    """Gold accuracy from the annotation area when it is installed; {} if not."""
+    """name -> (gold accuracy, known pairs answered), from the annotation area; {} if absent."""
     try:
-        from annotate.annotation.quality import gold_accuracy, gold_counts
+        from annotate.annotation import quality
     except ImportError:
         return {}
     try:
         if not _has_known_answers(study):
             return {}
-        accuracy, counts = gold_accuracy(study), gold_counts(study)
+        if hasattr(quality, "gold_tally"):
+            tally = quality.gold_tally(study)  # rater id -> (right, answered)
+        else:
+            tally = {i: (acc, 1) for i, acc in quality.gold_accuracy(study).items()}
     except Exception:  # the annotation schema may be absent or mid-migration
         log.warning("gold accuracy unavailable for study %s", study.pk, exc_info=True)
         return {}
-    return {raters[i].name: (acc, counts.get(i, 0)) for i, acc in accuracy.items() if i in raters}
+    return {
+        raters[i].name: (right / total, total if hasattr(quality, "gold_tally") else 0)
+        for i, (right, total) in tally.items()
+        if i in raters and total
+    }
 
 
 def _has_known_answers(study: Study) -> bool:

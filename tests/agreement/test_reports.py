@@ -251,3 +251,21 @@ def test_exclude_by_rater_id_and_bad_ids(client, rated_study, staff):
     data = json.loads(client.get(url, {"exclude_id": bob.pk}).content)
     assert data["options"]["exclude_raters"] == ["bob"]
     assert client.get(url, {"exclude_id": "bob"}).status_code == 400
+
+
+def test_gold_accuracy_from_distractors_and_min_gold(rated_study):
+    from evaluation.reports import ReportRequest
+
+    neuron = Neuron.objects.filter(study=rated_study).order_by("unit").first()
+    donor = NeuronImage.objects.filter(neuron__study=rated_study).exclude(neuron=neuron).first()
+    distractor = NeuronImage.objects.create(
+        neuron=neuron, image=donor.image, rank=99, is_distractor=True
+    )
+    judge(Rater.objects.get(name="alice"), [distractor], ["no"])  # right: a distractor is a no
+    judge(Rater.objects.get(name="bob"), [distractor], ["yes"])
+    report = get_study_report(rated_study)
+    gold = {r["rater"]: (r["gold_accuracy"], r["gold_items"]) for r in report["reliability"]}
+    assert gold == {"alice": (1.0, 1), "bob": (0.0, 1)}
+    assert report["pair"]["pairwise"][0]["n"] == 18  # the distractor stays out of agreement
+    strict = get_study_report(rated_study, ReportRequest(min_gold=0.5))
+    assert [r["rater"] for r in strict["reliability"] if r["excluded"]] == ["bob"]
