@@ -10,12 +10,12 @@ import random
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from annotate.annotation.members import settings_for
-from annotate.models import Assignment, Study, StudyAnnotator, Unit
+from annotate.models import Study, StudyAnnotator
 
 MAX_PREFETCH = 3
 PROLIFIC_COMPLETE = "https://app.prolific.com/submissions/complete?cc={code}"
@@ -116,23 +116,25 @@ def claim_and_list_leases(user, study: Study, slots: int, quota: int) -> tuple[d
     return counts, leases
 
 
-def claim_gold_unit(user, study: Study) -> Assignment | None:
+GOLD_SQL = """
+INSERT INTO annotate_assignment (unit_id, study_id, annotator_id, state, is_gold, created, expires)
+SELECT u.neuron_id, %(study)s, %(user)s, 'open', true, now(), %(expires)s
+FROM annotate_unit u
+WHERE u.study_id = %(study)s AND u.is_gold
+  AND NOT EXISTS (
+    SELECT 1 FROM annotate_assignment a
+    WHERE a.annotator_id = %(user)s AND a.unit_id = u.neuron_id)
+ORDER BY u.neuron_id
+LIMIT 1
+ON CONFLICT DO NOTHING
+"""
+
+
+def claim_gold_unit(user, study: Study) -> bool:
     """Lease a gold unit this annotator has not seen; gold units are shown to everyone."""
-    unit = (
-        Unit.objects.filter(study=study, is_gold=True)
-        .exclude(assignments__annotator=user)
-        .order_by("neuron_id")
-        .first()
-    )
-    if unit is None:
-        return None
-    try:
-        with transaction.atomic():
-            return Assignment.objects.create(
-                unit=unit, study=study, annotator=user, is_gold=True, expires=lease_expiry()
-            )
-    except IntegrityError:  # the same annotator asked twice at once
-        return None
+    with connection.cursor() as cursor:
+        cursor.execute(GOLD_SQL, {"study": study.pk, "user": user.pk, "expires": lease_expiry()})
+        return cursor.rowcount == 1
 
 
 def lease_expiry():
@@ -167,6 +169,7 @@ def access_next_unit(user, study: Study, prefetch: int = 1) -> dict:
 
 
 def units_payload(study: Study, rows: list[tuple], shuffle: bool) -> list[dict]:
+    prefix = image_url(study.pk, 0).removesuffix("0/")  # one reverse() per call, not per image
     units = []
     for lease_id, neuron_id, label, _, ids in rows:
         if shuffle:  # seeded by the lease, so a reload shows the same order
@@ -175,7 +178,7 @@ def units_payload(study: Study, rows: list[tuple], shuffle: bool) -> list[dict]:
             {
                 "neuron": neuron_id,
                 "label": label,
-                "images": [{"id": i, "url": image_url(study.pk, i)} for i in ids],
+                "images": [{"id": i, "url": f"{prefix}{i}/"} for i in ids],
             }
         )
     return units
