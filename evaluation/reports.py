@@ -26,7 +26,7 @@ from evaluation.models import Judgment, Rater
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 24 * 3600
-CACHE_VERSION = 2  # bump whenever the report's shape changes: cached reports of the old shape
+CACHE_VERSION = 3  # bump whenever the report's shape changes: cached reports of the old shape
 
 
 @dataclass(frozen=True)

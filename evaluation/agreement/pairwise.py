@@ -114,7 +114,7 @@ def _draw(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarray:
     return np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float32)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def bootstrap_weights(n: int, n_boot: int, seed: int) -> np.ndarray:
     """Memoised and read-only: every figure of a report resamples the same neurons."""
     weights = _draw(np.random.default_rng(seed), n, n_boot)
@@ -166,12 +166,25 @@ def bootstrap_intervals(
 
     Returns metric -> array (..., 2) of (low, high).
     """
-    n_units = len(unit_counts)
     shape = unit_counts.shape[1:-1]
-    if n_units == 0 or n_boot <= 0:
+    resampled = resampled_counts(unit_counts, n_boot, seed)
+    if resampled is None:
         return {m: np.full((*shape, 2), np.nan) for m in metrics}
+    return intervals_from_resamples(resampled, metrics, level)
+
+
+def resampled_counts(unit_counts: np.ndarray, n_boot: int, seed: int) -> np.ndarray | None:
+    """(n_boot, ..., 4) count tables of resamples of the units; None when there are none."""
+    n_units = len(unit_counts)
+    if n_units == 0 or n_boot <= 0:
+        return None
     flat = unit_counts.reshape(n_units, -1)
-    resampled = resample_sums(flat, n_boot, seed).reshape(n_boot, *shape, 4)
+    return resample_sums(flat, n_boot, seed).reshape(n_boot, *unit_counts.shape[1:])
+
+
+def intervals_from_resamples(
+    resampled: np.ndarray, metrics: tuple[str, ...], level: float = 0.95
+) -> dict[str, np.ndarray]:
     values = metrics_from_counts(*np.moveaxis(resampled, -1, 0))
     alpha = (1 - level) / 2
     return {m: nan_percentiles(values[m], (alpha, 1 - alpha)) for m in metrics}
@@ -187,14 +200,14 @@ def pairwise_agreement(
     n_units: int,
     n_boot: int = 500,
     seed: int = 0,
-    ci_metrics: tuple[str, ...] = CI_METRICS,
 ) -> list[PairAgreement]:
     """Every pair of raters; CIs by resampling `units` (the neuron of each row) with replacement."""
     pairs = upper_pairs(len(raters))
     if not pairs or len(votes) == 0:
         return []
     unit_counts = group_sums(cell_indicators(votes, pairs), units, n_units)
-    return _pair_rows(unit_counts, pairs, raters, n_boot, seed, ci_metrics)
+    resampled = resampled_counts(unit_counts, n_boot, seed)
+    return _pair_rows(unit_counts.sum(axis=0), resampled, pairs, raters)
 
 
 def pairwise_overall_and_by_group(
@@ -208,25 +221,34 @@ def pairwise_overall_and_by_group(
 ) -> tuple[list[PairAgreement], dict[str, list[PairAgreement]]]:
     """Every pair overall and within each group of units (a layer), from one count table.
 
-    CIs resample units overall, and within the group for a group's figures.
+    The bootstrap is stratified: units are resampled within their group, and an overall
+    resample is the sum of its groups' resamples (layers are fixed by design, and this halves
+    the work against resampling the whole study again).
     """
     pairs = upper_pairs(len(raters))
     if not pairs or len(votes) == 0:
         return [], {}
     unit_counts = group_sums(cell_indicators(votes, pairs), units, len(unit_group))
-    overall = _pair_rows(unit_counts, pairs, raters, n_boot, seed, CI_METRICS)
-    by_group = {
-        name: _pair_rows(unit_counts[unit_group == g], pairs, raters, n_boot, seed, CI_METRICS)
-        for g, name in enumerate(group_names)
-        if (unit_group == g).any()
-    }
+    by_group, resampled_total = {}, None
+    for g, name in enumerate(group_names):
+        counts = unit_counts[unit_group == g]
+        if len(counts) == 0:
+            continue
+        resampled = resampled_counts(counts, n_boot, seed + g)
+        by_group[name] = _pair_rows(counts.sum(axis=0), resampled, pairs, raters)
+        if resampled is not None:
+            resampled_total = resampled if resampled_total is None else resampled_total + resampled
+    overall = _pair_rows(unit_counts.sum(axis=0), resampled_total, pairs, raters)
     return overall, by_group
 
 
-def _pair_rows(unit_counts, pairs, raters, n_boot, seed, ci_metrics) -> list[PairAgreement]:
-    totals = unit_counts.sum(axis=0)
+def _pair_rows(totals, resampled, pairs, raters) -> list[PairAgreement]:
+    """Rows from the total 2x2 tables (n_pairs, 4) and their resamples (n_boot, n_pairs, 4)."""
     values = metrics_from_counts(*np.moveaxis(totals, -1, 0))
-    cis = bootstrap_intervals(unit_counts, n_boot, seed, ci_metrics)
+    if resampled is None:
+        cis = {m: np.full((len(pairs), 2), np.nan) for m in CI_METRICS}
+    else:
+        cis = intervals_from_resamples(resampled, CI_METRICS)
     result = []
     for p, (i, j) in enumerate(pairs):
         a, b, c, d = (int(x) for x in totals[p])
@@ -238,7 +260,7 @@ def _pair_rows(unit_counts, pairs, raters, n_boot, seed, ci_metrics) -> list[Pai
                 b=b,
                 c=c,
                 d=d,
-                ci={m: (float(cis[m][p, 0]), float(cis[m][p, 1])) for m in ci_metrics},
+                ci={m: (float(cis[m][p, 0]), float(cis[m][p, 1])) for m in CI_METRICS},
                 **{m: (int(values[m][p]) if m == "n" else float(values[m][p])) for m in METRICS},
             )
         )
