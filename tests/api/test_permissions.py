@@ -150,11 +150,21 @@ def test_submitting_twice_stores_once_and_a_foreign_unit_is_refused(as_user, two
     assert Judgment.objects.count() == 2
 
 
-def test_non_members_and_staff_cannot_annotate_a_study(as_user, staff_api, two_studies):
+def test_non_members_cannot_annotate_a_study(as_user, two_studies):
     study_a, study_b = two_studies
-    assert as_user("charlie").post(f"/api/annotate/{study_a.pk}/next/").status_code == 404
-    assert as_user("alice").post(f"/api/annotate/{study_b.pk}/next/").status_code == 404
-    assert staff_api.post(f"/api/annotate/{study_a.pk}/next/").status_code == 404
+    for name, study in (("charlie", study_a), ("alice", study_b)):
+        response = as_user(name).post(f"/api/annotate/{study.pk}/next/")
+        assert response.status_code == 404
+        assert response.json() == {"detail": "You are not an annotator of this study."}
+    assert Judgment.objects.count() == 0
+
+
+def test_staff_join_a_study_as_annotators_on_first_use(staff_api, staff, two_studies):
+    from annotate.models import StudyAnnotator
+
+    study_a, _ = two_studies
+    assert staff_api.post(f"/api/annotate/{study_a.pk}/next/").status_code == 200
+    assert StudyAnnotator.objects.filter(study=study_a, user=staff).exists()
 
 
 def test_crowd_worker_reaches_only_their_own_session(api, two_studies):
