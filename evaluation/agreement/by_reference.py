@@ -71,32 +71,36 @@ def yes_rates(
     n_boot: int,
     seed: int,
 ) -> list[YesRateRow]:
-    """Yes-rate of every rater per layer and overall, CIs by resampling units."""
+    """Yes-rate of every rater per layer and overall; units resampled within each layer."""
     yes = group_sums((votes == 1).astype(np.float32), unit_of_row, len(unit_layer))
     judged = group_sums((votes != -1).astype(np.float32), unit_of_row, len(unit_layer))
-    groups = [(name, unit_layer == code) for code, name in enumerate(layers)]
-    groups.append(("Overall", np.ones(len(unit_layer), dtype=bool)))
-    rows = []
-    for name, mask in groups:
-        y, n = yes[mask], judged[mask]
-        total_y, total_n = y.sum(axis=0), n.sum(axis=0)
-        if len(y) and n_boot > 0:
-            sums = resample_sums(np.hstack([y, n]), n_boot, seed)
-            with np.errstate(all="ignore"):
-                boot = sums[:, : y.shape[1]] / sums[:, y.shape[1] :]
-            lo, hi = np.moveaxis(nan_percentiles(boot, (0.025, 0.975)), -1, 0)
-        else:
-            lo = hi = np.full(len(raters), np.nan)
-        for r, rater in enumerate(raters):
-            if total_n[r] == 0:
-                continue
-            rows.append(
-                YesRateRow(
-                    rater,
-                    name,
-                    int(total_n[r]),
-                    float(total_y[r] / total_n[r]),
-                    (float(lo[r]), float(hi[r])),
-                )
-            )
-    return rows
+    both = np.hstack([yes, judged])
+    rows, total_sums = [], np.zeros((max(n_boot, 0), both.shape[1]))
+    for code, name in enumerate(layers):
+        mask = unit_layer == code
+        sums = resample_sums(both[mask], n_boot, seed + code) if n_boot and mask.any() else None
+        if sums is not None:
+            total_sums += sums
+        rows += _rate_rows(raters, name, both[mask].sum(axis=0), sums)
+    overall = total_sums if n_boot > 0 and len(unit_layer) else None
+    return rows + _rate_rows(raters, "Overall", both.sum(axis=0), overall)
+
+
+def _rate_rows(raters, layer, totals, sums) -> list[YesRateRow]:
+    k = len(raters)
+    lo = hi = np.full(k, np.nan)
+    if sums is not None:
+        with np.errstate(all="ignore"):
+            boot = sums[:, :k] / sums[:, k:]
+        lo, hi = np.moveaxis(nan_percentiles(boot, (0.025, 0.975)), -1, 0)
+    return [
+        YesRateRow(
+            rater,
+            layer,
+            int(totals[k + r]),
+            float(totals[r] / totals[k + r]),
+            (float(lo[r]), float(hi[r])),
+        )  # fmt: skip
+        for r, rater in enumerate(raters)
+        if totals[k + r] > 0
+    ]
