@@ -6,6 +6,7 @@ from rest_framework import serializers
 from annotate.models import Study
 from evaluation.models import EvaluationRun, Judgment, Rater, params_digest
 from evaluation.raters.registry import FACTORIES
+from evaluation.runs import check_rater_params
 
 AUTOMATIC_KINDS = sorted(FACTORIES)
 
@@ -27,7 +28,11 @@ class RaterSerializer(serializers.ModelSerializer):
         return data
 
     def validate(self, attrs):
-        digest = params_digest(attrs["kind"], attrs.get("params", {}))
+        try:  # defaults filled in, so the same configuration always hashes the same
+            attrs["params"] = check_rater_params(attrs["kind"], attrs.get("params", {}))
+        except ValueError as exc:
+            raise serializers.ValidationError({"params": [str(exc)]}) from None
+        digest = params_digest(attrs["kind"], attrs["params"])
         same = Rater.objects.filter(
             Q(user__isnull=True), kind=attrs["kind"], params_sha256=digest
         ).first()

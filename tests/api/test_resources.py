@@ -127,7 +127,15 @@ def test_staff_creates_an_automatic_rater(staff_api):
         "id": rater.pk,
         "name": "ES 0.3",
         "kind": "openclip_es",
-        "params": {"threshold": 0.3},
+        "params": {  # defaults filled in, so equal configurations are one rater
+            "model": "ViT-B-32",
+            "pretrained": "laion2b_s34b_b79k",
+            "precision": "fp32",
+            "threshold": 0.3,
+            "checkpoint_sha256": None,
+            "preprocess": "open_clip eval transform of the model/tag (resize, centre crop, "
+            "normalise)",
+        },
         "params_sha256": rater.params_sha256,
         "user": None,
         "created": ts(rater.created),
@@ -139,6 +147,14 @@ def test_staff_creates_an_automatic_rater(staff_api):
             f"Rater 'ES 0.3' (id {rater.pk}) already has this kind and these parameters."
         ]
     }
+
+
+def test_raters_refuse_unknown_parameters(staff_api):
+    body = {"name": "x", "kind": "openclip_es", "params": {"threshold": "high"}}
+    response = staff_api.post("/api/raters/", body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"params": ["threshold must be a number, got 'high'"]}
+    assert not Rater.objects.exists()
 
 
 def test_raters_refuse_human_kind(staff_api):
