@@ -21,5 +21,10 @@ urlpatterns = [
         views.study_table,
         name="study-report-table",
     ),
+    path(
+        "studies/<int:study_id>/sanity-probes/",
+        views.create_sanity_probes,
+        name="study-report-sanity-probes",
+    ),
     path("cross-study/", views.cross_study_table, name="cross-study-report"),
 ]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from annotate.models import Study
 from evaluation import exports
@@ -19,6 +20,7 @@ from evaluation.reports import (
     check_report_request,
     get_study_report,
 )
+from evaluation.sanity import do_create_sanity_probes
 
 FORMATS = ("csv", "json")
 
@@ -75,6 +77,26 @@ def pivot_by_layer(rows: list[dict], columns: list[str]) -> list[dict]:
     for r in rows:
         cells.setdefault(r["rater"], {})[r["layer"]] = r
     return [{"rater": k, "cells": [v.get(c) for c in columns]} for k, v in cells.items()]
+
+
+@require_POST
+@login_required
+def create_sanity_probes(request, study_id: int):
+    study = access_study_report(request.user, study_id)
+    try:
+        per_layer = int(request.POST.get("per_layer", 20))
+        result = do_create_sanity_probes(study, per_layer=per_layer, seed=0)
+    except ValueError as exc:
+        messages.error(request, f"No probes created: {exc}")
+    else:
+        made = sum(result.created.values())
+        messages.success(
+            request,
+            f"{made} sanity probes created; automatic raters rate them in their next run."
+            if made
+            else "Every sampled neuron already has its probes.",
+        )
+    return redirect("study-report", study_id=study.pk)
 
 
 @require_GET

@@ -269,3 +269,17 @@ def test_gold_accuracy_from_distractors_and_min_gold(rated_study):
     assert report["pair"]["pairwise"][0]["n"] == 18  # the distractor stays out of agreement
     strict = get_study_report(rated_study, ReportRequest(min_gold=0.5))
     assert [r["rater"] for r in strict["reliability"] if r["excluded"]] == ["bob"]
+
+
+def test_staff_create_sanity_probes_from_the_report_page(client, rated_study, staff, annotators):
+    url = reverse("study-report-sanity-probes", args=[rated_study.pk])
+    client.force_login(annotators["alice"])
+    assert client.post(url, {"per_layer": 1}).status_code == 403
+    client.force_login(staff)
+    assert client.get(url).status_code == 405
+    response = client.post(url, {"per_layer": 1}, follow=True)
+    assert "6 sanity probes created" in response.content.decode()
+    assert Neuron.objects.filter(study=rated_study).exclude(role="real").count() == 6
+    bad = client.post(url, {"per_layer": 0}, follow=True)
+    assert "No probes created" in bad.content.decode()
+    assert Neuron.objects.filter(study=rated_study).exclude(role="real").count() == 6
