@@ -1,6 +1,6 @@
 """Start a run from the command line:
 
-    manage.py start_run --study "Demo: synthetic shapes" --kind openclip_es --param threshold=0.3
+manage.py start_run --study "Demo: synthetic shapes" --kind openclip_es --param threshold=0.3
 """
 
 from __future__ import annotations
