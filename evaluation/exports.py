@@ -26,7 +26,7 @@ class Echo:
         return value
 
 
-def escape_cell(value):
+def escape_cell(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     if isinstance(value, dict | list):
@@ -41,7 +41,9 @@ def csv_lines(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
         yield writer.writerow([escape_cell(v) for v in row])
 
 
-def csv_response(filename: str, header: list[str], rows: Iterable[Iterable]):
+def csv_response(
+    filename: str, header: list[str], rows: Iterable[Iterable]
+) -> StreamingHttpResponse:
     response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -60,7 +62,7 @@ def _ci(ci: dict | None, metric: str) -> list:
     return [low, high]
 
 
-def pairwise_rows(report: dict, level: str):
+def pairwise_rows(report: dict, level: str) -> tuple[list[str], list[list]]:
     metrics = ["percent", "iou", "kappa", "ac1"]
     header = ["layer", "first", "second", "n", "percent", "iou", "kappa", "pabak", "ac1"]
     header += ["positive"]
@@ -78,7 +80,7 @@ def pairwise_rows(report: dict, level: str):
     return header, rows
 
 
-def by_layer_rows(report: dict, level: str):
+def by_layer_rows(report: dict, level: str) -> tuple[list[str], list[list]]:
     header = ["rater", "reference", "layer", "n", "percent", "iou", "kappa", "ac1"]
     header += [f"{m}_ci_{end}" for m in ("iou", "kappa") for end in ("low", "high")]
     rows = [
@@ -88,14 +90,14 @@ def by_layer_rows(report: dict, level: str):
     return header, rows
 
 
-def yes_rate_rows(report: dict, level: str):
+def yes_rate_rows(report: dict, level: str) -> tuple[list[str], list[list]]:
     header = ["rater", "layer", "n", "yes_rate", "ci_low", "ci_high"]
     return header, [
         [r["rater"], r["layer"], r["n"], r["rate"], *r["ci"]] for r in report[level]["yes_rates"]
     ]
 
 
-def multi_rows(report: dict, level: str):
+def multi_rows(report: dict, level: str) -> tuple[list[str], list[list]]:
     header = ["group", "raters", "fleiss_kappa", "fleiss_items", "krippendorff_alpha"]
     header += ["alpha_items"]
     rows = [
@@ -106,13 +108,13 @@ def multi_rows(report: dict, level: str):
     return header, rows
 
 
-def reliability_rows(report: dict, level: str = ""):
+def reliability_rows(report: dict, level: str = "") -> tuple[list[str], list[list]]:
     header = ["rater", "judged", "yes_rate", "sensitivity", "specificity"]
     header += ["agreement_with_consensus", "gold_accuracy", "gold_items", "excluded"]
     return header, [[r[k] for k in header] for r in report["reliability"]]
 
 
-def calibration_rows(report: dict, level: str = ""):
+def calibration_rows(report: dict, level: str = "") -> tuple[list[str], list[list]]:
     header = ["rater", "reference", "layer", "threshold", "percent", "kappa", "iou"]
     rows = []
     for c in report["calibration"]:
@@ -124,13 +126,13 @@ def calibration_rows(report: dict, level: str = ""):
     return header, rows
 
 
-def calibration_summary_rows(report: dict, level: str = ""):
+def calibration_summary_rows(report: dict, level: str = "") -> tuple[list[str], list[list]]:
     header = ["rater", "reference", "n", "higher_means_yes", "roc_auc", "best_threshold"]
     header += ["best_kappa", "best_percent"]
     return header, [[c[k] for k in header] for c in report["calibration"]]
 
 
-def sanity_rows(report: dict, level: str = ""):
+def sanity_rows(report: dict, level: str = "") -> tuple[list[str], list[list]]:
     header = ["rater", "role", "yes", "n", "yes_rate", "ci_low", "ci_high", "flagged", "reason"]
     rows = [
         [s["rater"], role, r["yes"], r["n"], r["rate"], *r["ci"], s["flagged"], s["reason"]]
@@ -140,12 +142,12 @@ def sanity_rows(report: dict, level: str = ""):
     return header, rows
 
 
-def disputed_rows(report: dict, level: str = ""):
+def disputed_rows(report: dict, level: str = "") -> tuple[list[str], list[list]]:
     header = ["neuron", "layer", "score", "items", "raters"]
     return header, [[d[k] for k in header] for d in report["disputed"]]
 
 
-def rater_rows(report: dict, level: str = ""):
+def rater_rows(report: dict, level: str = "") -> tuple[list[str], list[list]]:
     header = ["name", "kind", "items", "yes_rate", "scored"]
     return header, [[r[k] for k in header] for r in report["raters"]]
 
@@ -208,7 +210,7 @@ def judgment_rows(study: Study) -> Iterator[list]:
         yield [study.name, *row[:-1], row[-1].isoformat()]
 
 
-def judgments_csv(study: Study):
+def judgments_csv(study: Study) -> StreamingHttpResponse:
     return csv_response(f"judgments-study{study.pk}.csv", JUDGMENT_HEADER, judgment_rows(study))
 
 
@@ -219,7 +221,7 @@ def _json_array(study: Study) -> Iterator[str]:
     yield "\n]\n"
 
 
-def judgments_json(study: Study):
+def judgments_json(study: Study) -> StreamingHttpResponse:
     response = StreamingHttpResponse(_json_array(study), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="judgments-study{study.pk}.json"'
     return response

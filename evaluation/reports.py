@@ -133,7 +133,7 @@ def judgment_fingerprint(study: Study) -> str:
     return f"{agg['n']}:{agg['last']}:{when}"
 
 
-def _gold_by_name(study: Study, raters: dict[int, Rater]):
+def _gold_by_name(study: Study, raters: dict[int, Rater]) -> dict[str, tuple[float, int]]:
     """name -> (gold accuracy, known pairs answered), from the annotation area; {} if absent."""
     try:
         from annotate.annotation import quality

@@ -39,7 +39,9 @@ def score_direction(scores: np.ndarray, verdicts: np.ndarray) -> bool:
     return bool(np.median(yes) >= np.median(no))
 
 
-def counts_at_thresholds(scores: np.ndarray, truth: np.ndarray, thresholds: np.ndarray):
+def counts_at_thresholds(
+    scores: np.ndarray, truth: np.ndarray, thresholds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """2x2 counts (a, b, c, d) of `score >= t` against truth, for every threshold at once."""
     order = np.argsort(scores)
     sorted_scores, sorted_truth = scores[order], truth[order]

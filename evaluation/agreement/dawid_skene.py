@@ -46,7 +46,9 @@ def fit_dawid_skene(
     return DawidSkeneFit(p_true, confusion, prior, iterations)
 
 
-def _m_step(p_true, items, workers, labels, n_workers):
+def _m_step(
+    p_true: np.ndarray, items: np.ndarray, workers: np.ndarray, labels: np.ndarray, n_workers: int
+) -> tuple[np.ndarray, np.ndarray]:
     prior = p_true.mean(axis=0)
     confusion = np.empty((n_workers, 2, 2))
     for truth in (0, 1):
@@ -60,7 +62,14 @@ def _m_step(p_true, items, workers, labels, n_workers):
     return prior, np.clip(confusion, EPS, 1.0)
 
 
-def _e_step(prior, confusion, items, workers, labels, n_items):
+def _e_step(
+    prior: np.ndarray,
+    confusion: np.ndarray,
+    items: np.ndarray,
+    workers: np.ndarray,
+    labels: np.ndarray,
+    n_items: int,
+) -> np.ndarray:
     log_post = np.tile(np.log(np.clip(prior, EPS, 1.0)), (n_items, 1))
     for truth in (0, 1):
         log_post[:, truth] += np.bincount(

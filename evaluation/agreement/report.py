@@ -101,7 +101,7 @@ class AgreementReport:
         return json.loads(text, parse_constant=lambda _: None)
 
 
-def _encode_leaf(value):
+def _encode_leaf(value: object) -> object:
     if hasattr(value, "__dataclass_fields__"):
         return {name: getattr(value, name) for name in value.__dataclass_fields__}
     if isinstance(value, np.generic):
@@ -111,7 +111,9 @@ def _encode_leaf(value):
     raise TypeError(f"cannot put {type(value).__name__} in a report")
 
 
-def _multi(votes: np.ndarray, raters: list[str], kinds: dict[str, str]):
+def _multi(
+    votes: np.ndarray, raters: list[str], kinds: dict[str, str]
+) -> dict[str, MultiRaterAgreement]:
     humans = [i for i, r in enumerate(raters) if kinds.get(r) == HUMAN]
     models = [i for i, r in enumerate(raters) if kinds.get(r) not in (HUMAN, CONSENSUS)]
     real = humans + models
@@ -142,7 +144,12 @@ def _level(level, votes, ratings, units, unit_layer, kinds, ref_col, options) ->
     )
 
 
-def _add_consensus(ratings: Ratings, kinds: dict[str, str], options, gold):
+def _add_consensus(
+    ratings: Ratings,
+    kinds: dict[str, str],
+    options: ReportOptions,
+    gold: dict[str, tuple[float, int]] | None,
+) -> tuple[Ratings, list[AnnotatorReliability], str | None]:
     humans = [r for r in ratings.raters if kinds.get(r) == HUMAN]
     if not humans:
         return ratings, [], None
