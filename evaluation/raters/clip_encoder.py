@@ -64,6 +64,18 @@ class ClipEncoder:
             return nullcontext()
         return torch.autocast(device_type=self.device.split(":")[0], dtype=dtype)
 
+    def describe(self) -> dict[str, Any]:
+        """What produced the embeddings, for the run record (the exact preprocessing too)."""
+        preprocess = getattr(getattr(self.model, "visual", None), "preprocess_cfg", None)
+        return {
+            "model_key": self.model_key,
+            "device": self.device,
+            "precision": self.spec.precision,
+            "preprocess": {
+                k: list(v) if isinstance(v, tuple) else v for k, v in (preprocess or {}).items()
+            },
+        }
+
     @torch.inference_mode()
     def encode_pixels(self, pixels: torch.Tensor) -> np.ndarray:
         self.calls["images"] += 1

@@ -33,6 +33,7 @@ class EmbeddingSimilarityRater:
         self.threshold = float(params["threshold"])
 
     def rate(self, pairs: Sequence[Pair], context: RaterContext) -> list[PairVerdict]:
+        context.notes["encoder"] = self.encoder.describe()
         images = self.encoder.embed_images(
             [p.image_sha256 for p in pairs],
             context,
@@ -72,6 +73,7 @@ class ConceptProportionRater:
         return cached[1], cached[2]
 
     def rate(self, pairs: Sequence[Pair], context: RaterContext) -> list[PairVerdict]:
+        context.notes["encoder"] = self.encoder.describe()
         matrix, index = self._concepts(context)
         images = self.encoder.embed_images(
             [p.image_sha256 for p in pairs],

@@ -63,6 +63,8 @@ def test_demo_es_says_yes_to_red_on_red_images_and_no_on_blue():
     assert _verdicts(run, 1) == ["no"] * 4
     assert run.rater.params["description"] == "demo model trained on synthetic shapes"
     assert {"load", "embed_images", "embed_text", "score"} <= set(run.stage_seconds)
+    assert run.notes["encoder"]["preprocess"]["size"] == [64, 64]
+    assert run.notes["encoder"]["device"] == "cpu"
 
 
 def test_demo_cp_says_yes_to_red_on_red_images_and_no_on_blue():
