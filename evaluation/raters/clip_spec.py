@@ -131,6 +131,8 @@ def check_clip_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     )
     pretrained = params.get("pretrained", default_tag)
     pretrained = str(pretrained).strip() if pretrained else None
+    if default_tag is None:  # the folder holds the weights; open_clip ignores `pretrained`
+        pretrained = None
     precision = str(params.get("precision") or "fp32")
     if precision not in PRECISIONS:
         raise InvalidClipParams(f"precision must be one of {', '.join(PRECISIONS)}")

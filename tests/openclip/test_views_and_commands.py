@@ -41,7 +41,7 @@ def test_staff_starts_a_run_from_the_study_page(client, staff, make_study, sent)
     run = EvaluationRun.objects.get()
     assert sent == [run.pk]
     assert run.rater.kind == "openclip_es" and run.rater.params["threshold"] == 0.3
-    assert run.rater.params["checkpoint_sha256"]
+    assert run.rater.params["checkpoint_sha256"] and run.rater.params["pretrained"] is None
     assert run.options == {"batch_size": 8} and run.total_pairs == 4
     page = response.content.decode()
     assert f"Run {run.pk} of" in page and "demo model trained on synthetic shapes" in page
