@@ -48,7 +48,7 @@ def check_answers(image_ids: set[int], answers, order_shown, ms_spent) -> tuple[
         raise SubmissionError("Image ids and ms_spent must be integers.") from None
     if set(answers) != image_ids:
         raise SubmissionError("answers must cover each image of the unit exactly once.")
-    bad = sorted({v for v in answers.values() if v not in HUMAN_VERDICTS}, key=str)
+    bad = sorted({str(v) for v in answers.values() if v not in HUMAN_VERDICTS})
     if bad:
         raise SubmissionError(f"Unknown verdicts {bad}; use one of {list(HUMAN_VERDICTS)}.")
     if sorted(order) != sorted(image_ids):

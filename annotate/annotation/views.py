@@ -70,7 +70,10 @@ def annotate_page(request, study_id: int):
 @require_POST
 @json_endpoint
 def next_units(request, study, body):
-    return access_next_unit(request.user, study, prefetch=body.get("prefetch", 1))
+    prefetch = body.get("prefetch", 1)
+    if not isinstance(prefetch, int) or isinstance(prefetch, bool):
+        raise SubmissionError("prefetch must be a whole number.")
+    return access_next_unit(request.user, study, prefetch=prefetch)
 
 
 @require_POST

@@ -89,10 +89,10 @@ def test_an_annotator_rates_three_units_with_the_keyboard(
 ):
     annotate_url = f"/annotate/studies/{shapes_study.pk}/"
     page.goto(f"{live_server.url}/accounts/login/?next={annotate_url}")
-    page.keyboard.type("alice")
-    page.keyboard.press("Tab")
-    page.keyboard.type("alice-pass")
+    page.fill("#id_username", "alice")  # fill waits for the field; typing could outrun it
+    page.fill("#id_password", "alice-pass")
     page.keyboard.press("Enter")
+    page.wait_for_url(f"**{annotate_url}")
     label = page.locator("#label")
 
     label.filter(has_text="striped").wait_for()

@@ -67,6 +67,22 @@ def test_bad_requests_get_clear_errors(alice_client, study):
     missing = post_json(alice_client, "annotation-submit", study, {"client_id": str(uuid.uuid4())})
     assert missing.status_code == 400 and "neuron" in missing.json()["error"]
     assert alice_client.get(reverse("annotation-next", args=[study.pk])).status_code == 405
+    bad_prefetch = post_json(alice_client, "annotation-next", study, {"prefetch": "two"})
+    assert bad_prefetch.status_code == 400
+    unit = post_json(alice_client, "annotation-next", study, {}).json()["units"][0]
+    odd = post_json(
+        alice_client,
+        "annotation-submit",
+        study,
+        {
+            "client_id": str(uuid.uuid4()),
+            "neuron": unit["neuron"],
+            "ms_spent": 1,
+            "answers": {str(i["id"]): ["yes"] for i in unit["images"]},
+            "order_shown": [i["id"] for i in unit["images"]],
+        },
+    )
+    assert odd.status_code == 400 and "Unknown verdicts" in odd.json()["error"]
     assert not Judgment.objects.exists()
 
 
