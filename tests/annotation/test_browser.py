@@ -80,6 +80,7 @@ def page(live_server):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 760})
+        page.set_default_timeout(60_000)  # a busy CI machine can be slow; failures stay failures
         yield page
         browser.close()
 
