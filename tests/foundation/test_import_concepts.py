@@ -3,10 +3,9 @@ import pytest
 from annotate.importers.concepts import do_import_concept_set
 from annotate.models import ConceptSet
 from tests.foundation.import_helpers import refused
+from tests.shared_data import CONCEPT_SETS as SHARED
 
 pytestmark = pytest.mark.django_db
-
-SHARED = "/work/shared/data/clip-dissect/concept_sets"
 
 
 def test_order_kept_blank_lines_dropped_bom_tolerated():

@@ -6,10 +6,11 @@ import pytest
 from annotate.importers.labels import do_import_labels
 from annotate.models import Neuron, Study
 from tests.foundation.import_helpers import refused, snapshot
+from tests.shared_data import RESULTS
 
 pytestmark = pytest.mark.django_db
 
-RESULTS = "/work/shared/data/clip-dissect/results"
+
 needs_shared = pytest.mark.skipif(not os.path.isdir(RESULTS), reason="shared data absent")
 
 
