@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from django.db import transaction
 from django.db.models import Case, Count, F, Max, Q, Value, When
 
+from annotate.annotation.members import settings_for
 from annotate.annotation.units import do_sync_units
 from annotate.models import GoldAnswer, Neuron, NeuronImage, Study, Unit
 from evaluation.models import Judgment, Rater, Verdict
@@ -49,8 +50,13 @@ def gold_accuracy(study: Study) -> dict[int, float]:
     return {rater_id: right / total for rater_id, (right, total) in gold_tally(study).items()}
 
 
-def excluded_rater_ids(study: Study, min_accuracy: float) -> set[int]:
-    """Human raters whose gold accuracy is under `min_accuracy` (raters with no gold: kept)."""
+def excluded_rater_ids(study: Study, min_accuracy: float | None = None) -> set[int]:
+    """Human raters whose gold accuracy is under `min_accuracy` (default: the study's bar).
+
+    Raters who answered no known pair are kept.
+    """
+    if min_accuracy is None:
+        min_accuracy = settings_for(study).min_gold_accuracy
     return {rid for rid, acc in gold_accuracy(study).items() if acc < min_accuracy}
 
 

@@ -55,6 +55,8 @@ def test_gold_is_mixed_in_at_the_rate_and_scored(study, annotators):
     raters = {u: Rater.objects.get(user=annotators[u]).pk for u in ("alice", "bob")}
     assert gold_accuracy(study) == {raters["alice"]: 1.0, raters["bob"]: 0.0}
     assert excluded_rater_ids(study, 0.7) == {raters["bob"]}
+    assert excluded_rater_ids(study) == {raters["bob"]}  # the study's bar, 0.7 by default
+    assert excluded_rater_ids(study, 0.0) == set()
     rows = {row["username"]: row for row in annotator_rows(study, 0.7)}
     assert rows["alice"] | {"last": None} == {
         "username": "alice",
