@@ -29,7 +29,7 @@ from annotate.demo_images import COLORS, SHAPES, TEXTURES, DemoImage, generate_p
 from annotate.importers.concepts import do_import_concept_set
 from annotate.importers.images import do_import_images
 from annotate.importers.labels import do_import_labels
-from annotate.models import ConceptSet, Study
+from annotate.models import ConceptSet, Study, StudyAnnotator
 
 DEMO_SEED = 0
 DEMO_K = 5
@@ -178,3 +178,39 @@ def _demo_user():
 
 def demo_concept_set() -> ConceptSet | None:
     return ConceptSet.objects.filter(name=DEMO_CONCEPT_SET).first()
+
+
+GOLD_PER_LAYER = 1  # one neuron labelled right and, where there is one, one labelled wrong
+
+
+def demo_gold_answers() -> dict[tuple[str, int], bool]:
+    """Gold units from the planted truth: per layer, the first right and first wrong label."""
+    answers: dict[tuple[str, int], bool] = {}
+    for layer, *_ in LAYERS:
+        in_layer = [n for n in DEMO_NEURONS if n.layer == layer]
+        for is_right in (True, False):
+            picks = [n for n in in_layer if n.label_is_right is is_right][:GOLD_PER_LAYER]
+            answers.update({(n.layer, n.unit): n.label_is_right for n in picks})
+    return answers
+
+
+def do_prepare_demo_study(study: Study, start_runs: bool = True) -> str:
+    """Sanity probes, gold units, the demo user as annotator, and the demo OpenCLIP runs.
+
+    Each step is idempotent, so `load_demo` can run on every start.
+    """
+    from annotate.annotation.members import human_rater
+    from annotate.annotation.quality import do_make_gold_units
+    from evaluation.demo import do_setup_demo_raters
+    from evaluation.sanity import do_create_sanity_probes
+
+    probes = do_create_sanity_probes(study, per_layer=4, seed=DEMO_SEED)
+    gold = do_make_gold_units(study, demo_gold_answers())
+    user = _demo_user()
+    StudyAnnotator.objects.get_or_create(study=study, user=user)  # so staff can try the page
+    human_rater(user)
+    raters = do_setup_demo_raters(study, start=start_runs)
+    return (
+        f"{sum(probes.created.values())} sanity probes added, {gold} gold units, "
+        f"{len(raters)} demo OpenCLIP raters{' queued' if start_runs else ''}"
+    )

@@ -1,27 +1,35 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import user_passes_test
+from django.contrib.auth.decorators import login_required, user_passes_test
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
 from annotate.forms import StudyImportForm
 from annotate.importers import ImportFailed
 from annotate.importers.upload import do_import_study_upload
-from annotate.models import Neuron, NeuronImage, Study
+from annotate.models import Neuron, NeuronImage
+from annotate.permissions import access_study, visible_studies
 
 NEURONS_PER_PAGE = 48
 
 
+@login_required
 def home(request):
-    studies = Study.objects.annotate(
+    """Staff see every study; annotators see the studies they were added to."""
+    studies = visible_studies(request.user).annotate(
         neuron_count=Count("neurons", filter=Q(neurons__role=Neuron.Role.REAL))
     ).order_by("-is_demo", "name")
     return render(request, "annotate/home.html", {"studies": studies})
 
 
+@login_required
 def study_detail(request, study_id: int):
-    """Neurons with label, layer:unit, method score and top-k images; paged, by layer."""
-    study = get_object_or_404(Study.objects.select_related("concept_set"), pk=study_id)
+    """Neurons with label, layer:unit, method score and top-k images; paged, by layer.
+
+    Staff only: annotators reach a study through its annotation page, which shows only the
+    units given to them.
+    """
+    study = access_study(request.user, study_id, manage=True)
     layer = request.GET.get("layer", "")
     neurons = (
         study.neurons.filter(role=Neuron.Role.REAL)

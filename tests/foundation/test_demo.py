@@ -14,6 +14,7 @@ from annotate.demo import (
 )
 from annotate.demo_images import COLORS, SHAPES, TEXTURES
 from annotate.models import NeuronImage, Study
+from evaluation.models import EvaluationRun, Rater
 from tests.foundation.import_helpers import snapshot
 
 pytestmark = pytest.mark.django_db
@@ -41,13 +42,34 @@ def test_demo_vocabulary_holds_every_label_among_unrelated_words():
 
 
 def test_load_demo_twice_does_not_double():
-    study = do_load_demo()
+    call_command("load_demo", "--no-runs", verbosity=0)
+    study = Study.objects.get(name=DEMO_STUDY)
     before = snapshot()
-    call_command("load_demo", verbosity=0)
+    counts = (study.neurons.count(), EvaluationRun.objects.count(), Rater.objects.count())
+    call_command("load_demo", "--no-runs", verbosity=0)
     assert snapshot() == before
+    assert (study.neurons.count(), EvaluationRun.objects.count(), Rater.objects.count()) == counts
     assert Study.objects.filter(name=DEMO_STUDY, is_demo=True).count() == 1
-    assert study.neurons.count() == len(DEMO_NEURONS)
-    assert NeuronImage.objects.filter(neuron__study=study).count() == len(DEMO_NEURONS) * DEMO_K
+    assert study.neurons.filter(role="real").count() == len(DEMO_NEURONS)
+    real_pairs = NeuronImage.objects.filter(neuron__study=study, neuron__role="real")
+    assert real_pairs.count() == len(DEMO_NEURONS) * DEMO_K
+
+
+def test_load_demo_prepares_probes_gold_units_and_demo_runs():
+    from annotate.models import GoldAnswer
+
+    call_command("load_demo", verbosity=0)
+    study = Study.objects.get(name=DEMO_STUDY)
+    roles = set(study.neurons.values_list("role", flat=True))
+    assert roles == {"real", "generic_label", "shuffled_label", "control_images"}
+    gold = GoldAnswer.objects.filter(neuron_image__neuron__study=study)
+    assert gold.count() == 6 * DEMO_K and set(gold.values_list("answer", flat=True)) == {
+        "yes",
+        "no",
+    }
+    runs = EvaluationRun.objects.filter(study=study)
+    assert sorted(runs.values_list("rater__kind", flat=True)) == ["openclip_cp", "openclip_es"]
+    assert all(run.status == "queued" for run in runs)
 
 
 def test_stored_demo_matches_the_planted_truth():

@@ -4,15 +4,16 @@ import pytest
 from django.urls import reverse
 
 from annotate.demo import DEMO_K, DEMO_NEURONS, do_load_demo
-from annotate.models import Study
+from annotate.models import Study, StudyAnnotator
 from tests.conftest import png_bytes
 from tests.foundation.import_helpers import snapshot, zip_bytes
 
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_page_shows_neurons_with_their_images(client, django_assert_max_num_queries):
+def test_demo_page_shows_neurons_with_their_images(client, staff, django_assert_max_num_queries):
     study = do_load_demo()
+    client.force_login(staff)
     with django_assert_max_num_queries(8):
         response = client.get(reverse("study-detail", args=[study.pk]))
     html = response.content.decode()
@@ -24,8 +25,9 @@ def test_demo_page_shows_neurons_with_their_images(client, django_assert_max_num
     assert f"{first.score:.3f}" in html
 
 
-def test_study_page_filters_by_layer_and_pages(client, make_study):
+def test_study_page_filters_by_layer_and_pages(client, staff, make_study):
     study = make_study(neurons=60, k=1)
+    client.force_login(staff)
     url = reverse("study-detail", args=[study.pk])
     html = client.get(url, {"layer": "layer1"}).content.decode()
     assert html.count('class="neuron"') == 48 and "Page 1 of 2" in html
@@ -35,12 +37,29 @@ def test_study_page_filters_by_layer_and_pages(client, make_study):
 
 
 def test_home_lists_studies_and_links_import_for_staff_only(client, staff, annotators):
-    do_load_demo()
+    study = do_load_demo()
+    StudyAnnotator.objects.create(study=study, user=annotators["alice"])
     client.force_login(annotators["alice"])
     html = client.get("/").content.decode()
     assert "Demo: synthetic shapes" in html and reverse("study-import") not in html
+    assert reverse("annotation-page", args=[study.pk]) in html  # annotators go to their units
+    assert f'"{reverse("study-detail", args=[study.pk])}"' not in html
+    client.force_login(annotators["bob"])  # not a member: sees nothing of the study
+    assert "Demo: synthetic shapes" not in client.get("/").content.decode()
     client.force_login(staff)
     assert reverse("study-import") in client.get("/").content.decode()
+
+
+def test_study_pages_need_staff(client, annotators):
+    study = do_load_demo()
+    url = reverse("study-detail", args=[study.pk])
+    assert client.get(url).status_code == 302  # anonymous: to the login page
+    assert client.get("/").status_code == 302
+    StudyAnnotator.objects.create(study=study, user=annotators["alice"])
+    client.force_login(annotators["alice"])
+    assert client.get(url).status_code == 403  # a member annotator: not the staff view
+    client.force_login(annotators["bob"])
+    assert client.get(url).status_code == 404  # not a member: the study is not disclosed
 
 
 def test_import_page_is_staff_only(client, annotators):
@@ -123,7 +142,8 @@ def test_upload_form_validation(client, staff):
     assert "Upload the manifest and the zip of images together." in html
 
 
-def test_neurons_follow_the_network_order_of_layers(client):
+def test_neurons_follow_the_network_order_of_layers(client, staff):
+    client.force_login(staff)
     from annotate.importers.labels import do_import_labels
 
     study = Study.objects.create(name="order", target_network="vit", probe_dataset="p")
