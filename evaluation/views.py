@@ -63,6 +63,9 @@ def _readable(notes: dict) -> list[tuple[str, str]]:
 
 @login_required
 def status(request: HttpRequest, run_id: int) -> JsonResponse:
+    """Staff only: a model's progress is no business of blind annotators."""
+    if not request.user.is_staff:
+        return JsonResponse({"detail": "Staff only."}, status=403)
     run = get_object_or_404(EvaluationRun.objects.select_related("rater"), pk=run_id)
     return JsonResponse(run_status(run))
 

@@ -158,3 +158,12 @@ def test_resume_runs_command_requeues_failed_runs(make_study, monkeypatch, capsy
     assert run.status == RunStatus.QUEUED and run.error == ""
     assert queued == chunk_ids
     assert f"run {run.pk} resumed" in capsys.readouterr().out
+
+
+def test_run_status_is_staff_only(client, make_study, annotators):
+    from evaluation.runs import do_create_run, do_get_rater
+
+    study = make_study(neurons=1, k=1)
+    run = do_create_run(study, do_get_rater("openclip_es", {}))
+    client.force_login(annotators["alice"])
+    assert client.get(reverse("run-status", args=[run.pk])).status_code == 403
