@@ -1,13 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, user_passes_test
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
+from django.db.models import Count, Prefetch, Q
 from django.shortcuts import redirect, render
 
 from annotate.forms import StudyImportForm
 from annotate.importers import ImportFailed
 from annotate.importers.upload import do_import_study_upload
 from annotate.models import Neuron, NeuronImage
+from annotate.paging import LayerOrderedNeurons
 from annotate.permissions import access_study, visible_studies
 
 NEURONS_PER_PAGE = 48
@@ -16,9 +17,11 @@ NEURONS_PER_PAGE = 48
 @login_required
 def home(request):
     """Staff see every study; annotators see the studies they were added to."""
-    studies = visible_studies(request.user).annotate(
-        neuron_count=Count("neurons", filter=Q(neurons__role=Neuron.Role.REAL))
-    ).order_by("-is_demo", "name")
+    studies = (
+        visible_studies(request.user)
+        .annotate(neuron_count=Count("neurons", filter=Q(neurons__role=Neuron.Role.REAL)))
+        .order_by("-is_demo", "name")
+    )
     return render(request, "annotate/home.html", {"studies": studies})
 
 
@@ -31,32 +34,23 @@ def study_detail(request, study_id: int):
     """
     study = access_study(request.user, study_id, manage=True)
     layer = request.GET.get("layer", "")
-    neurons = (
-        study.neurons.filter(role=Neuron.Role.REAL)
-        .order_by(_layer_order(study.layers), "layer", "unit")
-        .prefetch_related(
-            Prefetch(
-                "images",
-                queryset=NeuronImage.objects.filter(is_distractor=False)
-                .select_related("image")
-                .order_by("rank"),
-            )
+    neurons = study.neurons.filter(role=Neuron.Role.REAL).prefetch_related(
+        Prefetch(
+            "images",
+            queryset=NeuronImage.objects.filter(is_distractor=False)
+            .select_related("image")
+            .order_by("rank"),
         )
     )
     if layer:
         neurons = neurons.filter(layer=layer)
-    page = Paginator(neurons, NEURONS_PER_PAGE).get_page(request.GET.get("page"))
+    ordered = LayerOrderedNeurons(neurons, study.layers)
+    page = Paginator(ordered, NEURONS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "annotate/study_detail.html",
         {"study": study, "neurons": page.object_list, "page": page, "layer": layer},
     )
-
-
-def _layer_order(layers: list[str]):
-    """Layers in the network's order (as imported), not alphabetical: layer2 before layer10."""
-    whens = [When(layer=name, then=Value(i)) for i, name in enumerate(layers)]
-    return Case(*whens, default=Value(len(layers)), output_field=IntegerField())
 
 
 @user_passes_test(lambda user: user.is_staff)

@@ -1,0 +1,42 @@
+"""Paging a study's neurons in network layer order without sorting the whole study.
+
+Sorting 100,000 neurons by a layer-order expression on every page took 235-332 ms; here the
+per-layer counts come from one GROUP BY, and a page reads only the layers it spans, each in
+unit order through the (study, role, layer, unit) index.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+
+class LayerOrderedNeurons:
+    """A sliceable, countable sequence for Django's Paginator."""
+
+    def __init__(self, neurons: QuerySet, layer_order: list[str]) -> None:
+        self._neurons = neurons
+        counts = dict(neurons.order_by().values_list("layer").annotate(n=Count("id")))
+        known = [layer for layer in layer_order if layer in counts]
+        ordered = known + sorted(set(counts) - set(known))
+        self._spans = [(layer, counts[layer]) for layer in ordered]
+
+    def count(self) -> int:
+        return sum(n for _, n in self._spans)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, window: slice) -> list:
+        start, stop = window.start or 0, window.stop if window.stop is not None else self.count()
+        ids: list[int] = []
+        offset = 0
+        for layer, n in self._spans:
+            low, high = max(start - offset, 0), min(stop - offset, n)
+            if low < high:
+                in_layer = self._neurons.filter(layer=layer).order_by("unit")
+                ids.extend(in_layer.values_list("id", flat=True)[low:high])
+            offset += n
+            if offset >= stop:
+                break
+        by_id = {neuron.pk: neuron for neuron in self._neurons.filter(pk__in=ids)}
+        return [by_id[pk] for pk in ids]
