@@ -110,8 +110,11 @@
   }
 
   async function flush() {
-    if (state.sending) return;
+    // A submit made while a flush is running (e.g. while it fetches the next unit) must not
+    // wait for the next submit: remember it and flush again when this one ends.
+    if (state.sending) { state.flushAgain = true; return; }
     state.sending = true;
+    state.flushAgain = false;
     try {
       let items = outbox();
       while (items.length) {
@@ -129,12 +132,16 @@
             : `Connection problem: ${items.length} answer(s) kept in this browser, retrying…`, "error");
           setTimeout(flush, state.retryMs);
           state.retryMs = Math.min(state.retryMs * 2, 30000);
+          state.flushAgain = false;  // the timer retries everything queued, backing off
           return;
         }
       }
       say("All answers saved.", "ok");
       await fetchNext();
-    } finally { state.sending = false; }
+    } finally {
+      state.sending = false;
+      if (state.flushAgain) flush();
+    }
   }
 
   async function undoLast() {

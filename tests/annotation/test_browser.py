@@ -13,8 +13,14 @@ from annotate.models import AnnotationSettings, Neuron, NeuronImage, Study, Subm
 from evaluation.models import Judgment
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls are still safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _allow_orm_beside_playwright(monkeypatch):
+    """Playwright's sync API runs an event loop in this thread; Django's ORM calls are still
+    safe. Set for this test only: left set, it would leak into `check --deploy` elsewhere."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -103,10 +109,14 @@ def test_an_annotator_rates_three_units_with_the_keyboard(
     page.keyboard.press("?")
     assert page.locator("#help").is_visible()
     page.keyboard.press("Escape")
+    held = []  # hold the next-unit fetch that follows this submit, as a slow server would
+    page.route("**/next/", lambda route: held.append(route))
     page.keyboard.press("y")
     page.keyboard.press("Enter")
 
-    label.filter(has_text="circle").wait_for()
+    label.filter(has_text="circle").wait_for()  # preloaded: shown before the server answers
+    while not held:
+        page.wait_for_timeout(50)
     dropped = []  # the first attempt to send this unit fails as a dropped connection would
 
     def drop_once(route):
@@ -117,7 +127,10 @@ def test_an_annotator_rates_three_units_with_the_keyboard(
 
     page.route("**/submit/", drop_once)
     page.keyboard.press("y")
-    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # submitted while the previous flush still waits on next/
+    page.unroute("**/next/")
+    for route in held:
+        route.continue_()
     page.locator("#status", has_text="kept in this browser").wait_for()
 
     label.filter(has_text="yellow").wait_for()
