@@ -1,11 +1,24 @@
 """Celery tasks that run automatic raters. Thin: each calls one function of evaluation.runs."""
 
 from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from evaluation import runs
 
+# PostgreSQL briefly unreachable: try again rather than lose the run (issue 7). Both tasks
+# are safe to repeat: planning is idempotent and rating skips pairs already judged.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+DB_RETRIES = 5
 
-@shared_task(name="tasks.evaluation.start_run")
+
+@shared_task(
+    name="tasks.evaluation.start_run",
+    autoretry_for=DATABASE_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=DB_RETRIES,
+)
 def start_run(run_id: int) -> list[int]:
     chunk_ids = runs.do_plan_run(run_id)
     for chunk_id in chunk_ids:
@@ -21,9 +34,15 @@ def rate_chunk(self, chunk_id: int) -> dict:
         if self.request.id:
             self.update_state(state="PROGRESS", meta=meta)
 
-    result = runs.do_rate_chunk(
-        chunk_id, worker=self.request.hostname or "local", on_progress=report
-    )
+    try:
+        result = runs.do_rate_chunk(
+            chunk_id, worker=self.request.hostname or "local", on_progress=report
+        )
+    except DATABASE_ERRORS as exc:
+        # The chunk may still read "running" (the outage kept it from being marked): retry
+        # once it counts as stale, so the claim takes it back and judged pairs are skipped.
+        countdown = settings.NEURONJUDGE_STALE_CHUNK_SECONDS + 5
+        raise self.retry(exc=exc, countdown=countdown, max_retries=DB_RETRIES) from exc
     return {
         "chunk": result.chunk_id,
         "claimed": result.claimed,

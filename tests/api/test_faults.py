@@ -154,3 +154,38 @@ def test_cache_outage_is_a_clear_503(staff_api, make_study, settings):
     assert response.json() == {
         "detail": "The task queue or cache is unavailable right now. Try again shortly."
     }
+
+
+@pytest.mark.django_db
+def test_run_tasks_retry_when_postgresql_drops(monkeypatch, settings):
+    """A database error in a run task is retried (eagerly here), not dropped."""
+    from django.db import OperationalError
+
+    from evaluation.runs import ChunkResult
+    from tasks import evaluation as run_tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    calls: list[int] = []
+
+    def flaky(chunk_id, worker, on_progress=None):
+        calls.append(chunk_id)
+        if len(calls) < 3:
+            raise OperationalError("server closed the connection unexpectedly")
+        return ChunkResult(chunk_id, claimed=True, rated=4)
+
+    monkeypatch.setattr(run_tasks.runs, "do_rate_chunk", flaky)
+    result = run_tasks.rate_chunk.apply(args=[7]).get()
+    assert calls == [7, 7, 7]
+    assert result == {"chunk": 7, "claimed": True, "rated": 4, "cancelled": False}
+
+    planned: list[int] = []
+
+    def flaky_plan(run_id):
+        planned.append(run_id)
+        if len(planned) < 2:
+            raise OperationalError("could not connect to server")
+        return []
+
+    monkeypatch.setattr(run_tasks.runs, "do_plan_run", flaky_plan)
+    assert run_tasks.start_run.apply(args=[3]).get() == []
+    assert planned == [3, 3]
