@@ -64,7 +64,7 @@
       const li = document.createElement("li");
       li.className = "image"; li.dataset.id = img.id;
       const pic = document.createElement("img");
-      pic.src = img.url; pic.alt = "image " + (i + 1); pic.width = 224; pic.height = 224;
+      pic.src = img.url; pic.alt = "image " + (i + 1); pic.width = 200; pic.height = 200;
       const key = document.createElement("span");
       key.className = "key"; key.textContent = i < 10 ? String((i + 1) % 10) : "";
       const verdict = document.createElement("span"); verdict.className = "verdict";
