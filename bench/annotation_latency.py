@@ -20,13 +20,13 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import bench_django  # bench/ is on sys.path when a script runs
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,16 +43,7 @@ TARGET_MS = 50.0
 
 
 def setup_django() -> None:
-    for name, value in DEFAULTS.items():
-        os.environ.setdefault(name, value)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("ensure_database")
-    call_command("migrate", verbosity=0)
+    bench_django.setup_django(DEFAULTS)
 
 
 def fill() -> tuple[int, list[dict]]:

@@ -33,6 +33,7 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+import bench_django  # bench/ is on sys.path when a script runs
 import httpx
 import numpy as np
 
@@ -49,16 +50,7 @@ DEFAULTS = {
 
 
 def setup_django() -> None:
-    for name, value in DEFAULTS.items():
-        os.environ.setdefault(name, value)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("ensure_database")
-    call_command("migrate", verbosity=0)
+    bench_django.setup_django(DEFAULTS)
 
 
 def fill(units: int, k: int, annotators: int, overlap: int) -> tuple[int, list[str]]:

@@ -4,9 +4,9 @@ Defaults keep the benchmark away from the development database; override with th
 environment variables. DEBUG stays off so Django does not keep every query in memory.
 """
 
-import os
-import sys
 from pathlib import Path
+
+import bench_django  # bench/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = {
@@ -20,13 +20,4 @@ DEFAULTS = {
 
 
 def setup() -> None:
-    for name, value in DEFAULTS.items():
-        os.environ.setdefault(name, value)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("ensure_database")
-    call_command("migrate", verbosity=0)
+    bench_django.setup_django(DEFAULTS)
