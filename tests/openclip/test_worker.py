@@ -14,7 +14,7 @@ from annotate.models import Neuron, NeuronImage, Study
 from evaluation import runs
 from evaluation.models import EvaluationRun, Judgment, RunStatus
 from evaluation.raters.clip_spec import DEMO_MODEL
-from tests.foundation.test_celery_worker import start_worker, stop_worker
+from tests.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 ENV = {"NEURONJUDGE_STALE_CHUNK_SECONDS": "2", "NEURONJUDGE_DEVICE": "cpu", "OMP_NUM_THREADS": "1"}

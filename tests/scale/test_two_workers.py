@@ -1,55 +1,23 @@
 """Two real Celery worker processes share one run: every pair judged once, totals add up."""
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from evaluation import runs
 from evaluation.models import EvaluationRun, Judgment, Rater, RunStatus, WorkerHeartbeat
 from tasks.evaluation import requeue_chunks, start_run
+from tests.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _test_database_url() -> str:
-    db = connection.settings_dict
-    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    return f"postgres://{db['USER']}@{host}:{port}/{db['NAME']}"
-
-
 def _start(name: str, media_root: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": _test_database_url(),
-        "MEDIA_ROOT": str(media_root),
-    }
-    argv = ["-Q", "gpu,default", "--pool", "solo", "--concurrency", "1", "-n", f"{name}@%h"]
-    argv += ["--without-mingle", "--without-gossip", "--loglevel", "WARNING"]
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.scale.worker", *argv],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def _stop(proc: subprocess.Popen) -> str:
-    proc.terminate()
-    try:
-        out, _ = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return out.decode(errors="replace")
+    return start_worker(name, {"MEDIA_ROOT": str(media_root)}, module="tests.scale.worker")
 
 
 def _wait_for(predicate, timeout: float, what: str, logs=lambda: "") -> None:
@@ -77,11 +45,11 @@ def two_workers(settings):
             "both workers to start",
         )
         dead = [name for name, p in procs.items() if p.poll() is not None]
-        assert not dead, {name: _stop(procs[name]) for name in dead}
+        assert not dead, {name: stop_worker(procs[name]) for name in dead}
         yield logs
     finally:
         for name, proc in procs.items():
-            logs[name] = _stop(proc)
+            logs[name] = stop_worker(proc)
 
 
 def test_two_workers_split_one_run_without_doubling(make_study, two_workers):

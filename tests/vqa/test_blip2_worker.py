@@ -7,7 +7,7 @@ import pytest
 from evaluation import runs
 from evaluation.models import EvaluationRun, Judgment, Rater, RunStatus, WorkerHeartbeat
 from tasks.evaluation import start_run
-from tests.foundation.test_celery_worker import start_worker, stop_worker
+from tests.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
