@@ -1,6 +1,6 @@
 """Train the small demo CLIP on the generated probe set (shapes x colours x textures).
 
-    .venv/bin/python scripts/train_demo_clip.py [--epochs 120] [--out evaluation/demo_model]
+    .venv/bin/python scripts/train_demo_clip.py [--epochs 150] [--out evaluation/demo_model]
 
 open_clip's own CLIP model (a tiny config) and ClipLoss, a short AdamW loop on CPU. The
 weights are written in float16 safetensors (a few MB) next to `open_clip_config.json`, so
@@ -141,7 +141,7 @@ def save(model, out: Path, meta: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=120)
+    parser.add_argument("--epochs", type=int, default=150)  # as the committed weights
     parser.add_argument("--batch-size", type=int, default=96)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
