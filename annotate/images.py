@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -63,6 +64,28 @@ def check_image(data: bytes) -> ImageInfo:
     return ImageInfo(hashlib.sha256(data).hexdigest(), width, height, fmt, len(data))
 
 
+def probe_image_for(info: ImageInfo) -> ProbeImage:
+    """An unsaved ProbeImage row for checked bytes, its file name set to the content path."""
+    image = ProbeImage(
+        sha256=info.sha256,
+        width=info.width,
+        height=info.height,
+        format=info.format,
+        size_bytes=info.size_bytes,
+    )
+    image.file.name = probe_image_path(image, "")
+    return image
+
+
+def do_write_image_file(image: ProbeImage, read: Callable[[], bytes]) -> None:
+    """Write the image's bytes under its content path unless they are there already."""
+    name = image.file.name
+    if not default_storage.exists(name):
+        saved = default_storage.save(name, ContentFile(read()))
+        if saved != name:  # a concurrent writer got there first; keep one copy
+            default_storage.delete(saved)
+
+
 def do_store_image(data: bytes) -> ProbeImage:
     """Store image bytes once, however many neurons use them. Returns the ProbeImage row.
 
@@ -73,23 +96,12 @@ def do_store_image(data: bytes) -> ProbeImage:
     existing = ProbeImage.objects.filter(sha256=info.sha256).first()
     if existing:
         return existing
-    image = ProbeImage(
-        sha256=info.sha256,
-        width=info.width,
-        height=info.height,
-        format=info.format,
-        size_bytes=info.size_bytes,
-    )
-    name = probe_image_path(image, "")
-    if not default_storage.exists(name):
-        saved = default_storage.save(name, ContentFile(data))
-        if saved != name:  # a concurrent writer got there first; keep one copy
-            default_storage.delete(saved)
-    image.file.name = name
+    image = probe_image_for(info)
+    do_write_image_file(image, lambda: data)
     image, _ = ProbeImage.objects.get_or_create(
         sha256=info.sha256,
         defaults={
-            "file": name,
+            "file": image.file.name,
             "width": info.width,
             "height": info.height,
             "format": info.format,

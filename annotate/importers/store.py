@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-
-from annotate.images import ImageInfo
-from annotate.models import ProbeImage, probe_image_path
+from annotate.images import ImageInfo, do_write_image_file, probe_image_for
+from annotate.models import ProbeImage
 
 BATCH = 5000
 
@@ -42,17 +39,6 @@ def do_store_images(
 
 
 def _write(info: ImageInfo, read: Callable[[str], bytes]) -> ProbeImage:
-    image = ProbeImage(
-        sha256=info.sha256,
-        width=info.width,
-        height=info.height,
-        format=info.format,
-        size_bytes=info.size_bytes,
-    )
-    name = probe_image_path(image, "")
-    if not default_storage.exists(name):
-        saved = default_storage.save(name, ContentFile(read(info.sha256)))
-        if saved != name:  # a concurrent writer got there first; keep one copy
-            default_storage.delete(saved)
-    image.file.name = name
+    image = probe_image_for(info)
+    do_write_image_file(image, lambda: read(info.sha256))
     return image
