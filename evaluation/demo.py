@@ -8,9 +8,10 @@ import logging
 
 from annotate.models import Study
 from evaluation.models import EvaluationRun, Rater, RunStatus
+from evaluation.rater_configs import do_get_rater
 from evaluation.raters.base import RaterUnavailable
 from evaluation.raters.clip_spec import DEFAULT_MODEL, DEFAULT_PRETRAINED, DEMO_MODEL
-from evaluation.runs import do_create_run, do_get_rater
+from evaluation.runs import do_create_run
 
 log = logging.getLogger(__name__)
 KINDS = (Rater.Kind.OPENCLIP_ES, Rater.Kind.OPENCLIP_CP)

@@ -7,8 +7,8 @@ import json
 from django import forms
 
 from evaluation.models import Rater
+from evaluation.rater_configs import check_rater_params
 from evaluation.raters.clip_spec import DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
-from evaluation.runs import check_rater_params
 
 AUTOMATIC_KINDS = [
     (Rater.Kind.OPENCLIP_ES.value, Rater.Kind.OPENCLIP_ES.label),

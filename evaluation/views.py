@@ -15,7 +15,8 @@ from annotate.models import Study
 from evaluation.api.start import QueueUnavailable, do_start_run
 from evaluation.forms import StartRunForm
 from evaluation.models import EvaluationRun
-from evaluation.runs import RunConflict, do_cancel_run, do_get_rater, do_resume_run
+from evaluation.rater_configs import do_get_rater
+from evaluation.runs import RunConflict, do_cancel_run, do_resume_run
 
 
 def run_status(run: EvaluationRun) -> dict:

@@ -5,8 +5,8 @@ from rest_framework import serializers
 
 from annotate.models import Study
 from evaluation.models import EvaluationRun, Judgment, Rater, params_digest
+from evaluation.rater_configs import check_rater_params
 from evaluation.raters.registry import FACTORIES
-from evaluation.runs import check_rater_params
 
 AUTOMATIC_KINDS = sorted(FACTORIES)
 

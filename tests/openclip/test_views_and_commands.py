@@ -142,14 +142,14 @@ def test_start_run_command(make_study, sent, capsys):
 
 
 def test_resume_runs_command_requeues_failed_runs(make_study, monkeypatch, capsys):
-    from evaluation import runs
+    from evaluation import rater_configs, runs
 
     queued: list[int] = []
     monkeypatch.setattr(
         "tasks.evaluation.rate_chunk.delay", lambda chunk_id: queued.append(chunk_id)
     )
     study = make_study(neurons=2, k=1)
-    rater = runs.do_get_rater("openclip_es", {"model": DEMO_MODEL})
+    rater = rater_configs.do_get_rater("openclip_es", {"model": DEMO_MODEL})
     run = runs.do_create_run(study, rater)
     chunk_ids = runs.do_plan_run(run.pk)
     EvaluationRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error="boom")
@@ -161,7 +161,8 @@ def test_resume_runs_command_requeues_failed_runs(make_study, monkeypatch, capsy
 
 
 def test_run_status_is_staff_only(client, make_study, annotators):
-    from evaluation.runs import do_create_run, do_get_rater
+    from evaluation.rater_configs import do_get_rater
+    from evaluation.runs import do_create_run
 
     study = make_study(neurons=1, k=1)
     run = do_create_run(study, do_get_rater("openclip_es", {}))

@@ -11,7 +11,7 @@ import pytest
 from annotate.demo_images import COLORS, SHAPES, TEXTURES, render
 from annotate.images import do_store_image
 from annotate.models import Neuron, NeuronImage, Study
-from evaluation import runs
+from evaluation import rater_configs, runs
 from evaluation.models import EvaluationRun, Judgment, RunStatus
 from evaluation.raters.clip_spec import DEMO_MODEL
 from tests.workers import start_worker, stop_worker
@@ -61,7 +61,7 @@ def test_killed_worker_restarts_and_the_run_finishes_exactly_once(settings):
     env = {**ENV, "MEDIA_ROOT": str(settings.MEDIA_ROOT)}  # the test's own media folder
 
     study = _study(neurons=40)
-    rater = runs.do_get_rater("openclip_es", {"model": DEMO_MODEL})
+    rater = rater_configs.do_get_rater("openclip_es", {"model": DEMO_MODEL})
     run = runs.do_create_run(study, rater, options={"store_every": 1, "batch_size": 1})
     first = start_worker("killme", env)
     start_run.delay(run.pk)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from evaluation.models import Rater
-from evaluation.runs import check_rater_params, do_get_rater
+from evaluation.rater_configs import check_rater_params, do_get_rater
 
 ROOT = Path(__file__).resolve().parents[2]
 

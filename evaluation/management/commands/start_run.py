@@ -12,7 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotate.models import Study
 from evaluation.models import EvaluationRun
-from evaluation.runs import RunConflict, do_get_rater
+from evaluation.rater_configs import do_get_rater
+from evaluation.runs import RunConflict
 
 
 def parse_param(text: str) -> tuple[str, object]:
