@@ -75,21 +75,25 @@ def upper_pairs(n_raters: int) -> list[tuple[int, int]]:
     return [(i, j) for i in range(n_raters) for j in range(i + 1, n_raters)]
 
 
-def cell_indicators(votes: np.ndarray, pairs: list[tuple[int, int]]) -> np.ndarray:
-    """(n_items, n_pairs, 4) float32 one-hot of the a/b/c/d cell each item falls in."""
-    yes = (votes == 1).astype(np.float32)
-    no = (votes == 0).astype(np.float32)
-    first = np.array([p[0] for p in pairs], dtype=np.int64)
-    second = np.array([p[1] for p in pairs], dtype=np.int64)
-    return np.stack(
-        [
-            yes[:, first] * yes[:, second],
-            yes[:, first] * no[:, second],
-            no[:, first] * yes[:, second],
-            no[:, first] * no[:, second],
-        ],
-        axis=-1,
-    )
+def unit_cell_counts(
+    votes: np.ndarray, pairs: list[tuple[int, int]], units: np.ndarray, n_units: int
+) -> np.ndarray:
+    """(n_units, n_pairs, 4) float32: how many of each unit's items fall in each rater pair's
+    a/b/c/d cell (yes-yes, yes-no, no-yes, no-no); items either rater left out count nowhere.
+
+    One small cell code per (item, pair), counted with np.bincount. The one-hot float array
+    (items x pairs x 4) summed by unit that this replaces took 7.5 s and 288 MB at 500,000
+    items and 36 pairs.
+    """
+    units = np.asarray(units, dtype=np.int64)
+    counts = np.empty((n_units, len(pairs), 4), dtype=np.float32)
+    for p, (i, j) in enumerate(pairs):
+        first, second = votes[:, i].astype(np.int64), votes[:, j].astype(np.int64)
+        both = (first >= 0) & (second >= 0)
+        code = (1 - first[both]) * 2 + (1 - second[both])
+        cells = np.bincount(units[both] * 4 + code, minlength=n_units * 4)
+        counts[:, p, :] = cells.reshape(n_units, 4)
+    return counts
 
 
 def group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
@@ -205,7 +209,7 @@ def pairwise_agreement(
     pairs = upper_pairs(len(raters))
     if not pairs or len(votes) == 0:
         return []
-    unit_counts = group_sums(cell_indicators(votes, pairs), units, n_units)
+    unit_counts = unit_cell_counts(votes, pairs, units, n_units)
     resampled = resampled_counts(unit_counts, n_boot, seed)
     return _pair_rows(unit_counts.sum(axis=0), resampled, pairs, raters)
 
@@ -228,7 +232,7 @@ def pairwise_overall_and_by_group(
     pairs = upper_pairs(len(raters))
     if not pairs or len(votes) == 0:
         return [], {}
-    unit_counts = group_sums(cell_indicators(votes, pairs), units, len(unit_group))
+    unit_counts = unit_cell_counts(votes, pairs, units, len(unit_group))
     by_group, resampled_total = {}, None
     for g, name in enumerate(group_names):
         counts = unit_counts[unit_group == g]
