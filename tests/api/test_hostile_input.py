@@ -4,8 +4,6 @@ the database unchanged (rows counted before and after)."""
 from __future__ import annotations
 
 import io
-import stat
-import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,6 +11,7 @@ from PIL import Image
 
 from annotate.models import ConceptSet, Neuron, NeuronImage, ProbeImage, Study
 from tests.conftest import png_bytes
+from tests.foundation.import_helpers import zip_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -29,18 +28,6 @@ def counts() -> dict:
 
 def upload(name: str, data: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data)
-
-
-def zip_of(entries: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-        for name, target in (links or {}).items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            archive.writestr(info, target)
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -75,7 +62,7 @@ def post_images(staff_api, study, manifest: bytes, archive: bytes, name: str = "
 
 
 def test_a_good_import_goes_through_and_again_changes_nothing(staff_api, study):
-    archive = zip_of({"a.png": png_bytes(seed=1), "b.png": png_bytes(seed=2)})
+    archive = zip_bytes({"a.png": png_bytes(seed=1), "b.png": png_bytes(seed=2)})
     first = post_images(staff_api, study, MANIFEST, archive)
     assert first.status_code == 200, first.json()
     assert first.json()["created"] == 2
@@ -142,14 +129,14 @@ def test_concept_set_in_a_wrong_encoding_or_binary_is_refused(staff_api):
 def test_zip_entries_escaping_the_folder_are_refused(staff_api, study):
     before = counts()
     manifest = b"layer,unit,rank,path\nlayer1,0,1,../../etc/evil.png\nlayer1,1,1,/abs/b.png\n"
-    archive = zip_of({"../../etc/evil.png": png_bytes(seed=3), "b.png": png_bytes(seed=4)})
+    archive = zip_bytes({"../../etc/evil.png": png_bytes(seed=3), "b.png": png_bytes(seed=4)})
     body = refused(post_images(staff_api, study, manifest, archive), before, "escapes")
     assert any("is absolute" in p["message"] for p in body["problems"])
 
 
 def test_symlinks_in_archives_are_refused(staff_api, study):
     before = counts()
-    archive = zip_of({"b.png": png_bytes(seed=5)}, links={"a.png": "/etc/passwd"})
+    archive = zip_bytes({"b.png": png_bytes(seed=5)}, links={"a.png": "/etc/passwd"})
     refused(post_images(staff_api, study, MANIFEST, archive), before, "symbolic link")
 
 
@@ -158,13 +145,13 @@ def test_decompression_bombs_are_refused(staff_api, study):
     Image.new("1", (8_000, 8_000)).save(bomb, format="PNG")  # 64 Mpx in a few kB
     assert len(bomb.getvalue()) < 100_000
     before = counts()
-    archive = zip_of({"a.png": bomb.getvalue(), "b.png": png_bytes(seed=6)})
+    archive = zip_bytes({"a.png": bomb.getvalue(), "b.png": png_bytes(seed=6)})
     refused(post_images(staff_api, study, MANIFEST, archive), before, "pixel")
 
 
 def test_truncated_and_non_image_files_are_refused(staff_api, study):
     before = counts()
-    archive = zip_of({"a.png": png_bytes(seed=7)[:60], "b.png": b"#!/bin/sh\necho hi\n"})
+    archive = zip_bytes({"a.png": png_bytes(seed=7)[:60], "b.png": b"#!/bin/sh\necho hi\n"})
     body = refused(post_images(staff_api, study, MANIFEST, archive), before, "truncated")
     assert any("not an image" in p["message"] for p in body["problems"])
 
