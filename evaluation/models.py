@@ -81,6 +81,13 @@ class Judgment(models.Model):
     neuron_image = models.ForeignKey(
         NeuronImage, on_delete=models.CASCADE, related_name="judgments"
     )
+    # A copy of neuron_image.neuron.study that a BEFORE INSERT OR UPDATE trigger keeps
+    # (migration 0003), whatever the writer sends, so per-study reads (reports, exports) use
+    # the (study, rater) index instead of joining every judgment of the database.
+    study = models.ForeignKey(
+        Study, on_delete=models.CASCADE, null=True, editable=False, db_index=False,
+        related_name="+",
+    )  # fmt: skip
     verdict = models.CharField(max_length=12, choices=Verdict.choices)
     score = models.FloatField(null=True, blank=True)
     extra = models.JSONField(default=dict, blank=True)
@@ -96,8 +103,13 @@ class Judgment(models.Model):
             models.CheckConstraint(
                 condition=Q(verdict__in=Verdict.values), name="judgment_verdict_valid"
             ),
+            # Checked after the trigger has filled it: a pair without a study cannot slip in.
+            models.CheckConstraint(condition=Q(study__isnull=False), name="judgment_has_study"),
         ]
-        indexes = [models.Index(fields=["neuron_image", "rater"])]
+        indexes = [
+            models.Index(fields=["neuron_image", "rater"]),
+            models.Index(fields=["study", "rater"], name="judgment_study_rater"),
+        ]
 
     @property
     def is_binary(self) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluation.agreement.dawid_skene import fit_dawid_skene
+from evaluation.agreement.dawid_skene import fit_on_patterns
 from evaluation.agreement.ratings import MISSING, NO, YES
 
 MAJORITY = "Human majority"
@@ -51,17 +51,13 @@ def majority_vote(votes: np.ndarray) -> np.ndarray:
 
 def dawid_skene(votes: np.ndarray, raters: list[str], n_iter: int = 100):
     """Fit Dawid-Skene on the human columns; returns (verdicts, P(yes), confusion or None)."""
-    rows, cols = np.nonzero(votes != MISSING)
+    judged = (votes != MISSING).any(axis=1)
     p_yes = np.full(len(votes), np.nan)
     verdicts = np.full(len(votes), MISSING, dtype=np.int8)
-    if len(rows) == 0:
+    if not judged.any():
         return verdicts, p_yes, None
-    fit = fit_dawid_skene(
-        rows, cols, votes[rows, cols].astype(np.int64), len(votes), len(raters), n_iter=n_iter
-    )
-    judged = np.zeros(len(votes), dtype=bool)
-    judged[rows] = True
-    p_yes[judged] = fit.p_true[judged, YES]
+    fit, pattern_of_item = fit_on_patterns(votes[judged], n_iter=n_iter)
+    p_yes[judged] = fit.p_true[pattern_of_item, YES]
     verdicts[judged] = np.where(p_yes[judged] >= 0.5, YES, NO)
     return verdicts, p_yes, fit.confusion
 

@@ -30,29 +30,62 @@ def fit_dawid_skene(
     n_workers: int,
     n_iter: int = 100,
     tol: float = 1e-5,  # crowd-kit's default
+    item_weights: np.ndarray | None = None,
 ) -> DawidSkeneFit:
-    """items, workers: integer codes; labels: 0/1, one entry per judgment."""
+    """items, workers: integer codes; labels: 0/1, one entry per judgment.
+
+    `item_weights` counts how many identical items each item stands for (see
+    `fit_on_patterns`); the fit is the one on the items written out one by one.
+    """
+    weights = np.ones(n_items) if item_weights is None else np.asarray(item_weights, float)
     n_yes = np.bincount(items, weights=labels, minlength=n_items)
     n_all = np.bincount(items, minlength=n_items)
     p_yes = np.divide(n_yes, n_all, out=np.full(n_items, 0.5), where=n_all > 0)
     p_true = np.column_stack([1 - p_yes, p_yes])
     iterations, change = 0, np.inf
     while iterations < n_iter and change >= tol:
-        prior, confusion = _m_step(p_true, items, workers, labels, n_workers)
+        prior, confusion = _m_step(p_true, weights, items, workers, labels, n_workers)
         new = _e_step(prior, confusion, items, workers, labels, n_items)
         change = np.abs(new - p_true).max()
         p_true, iterations = new, iterations + 1
-    prior, confusion = _m_step(p_true, items, workers, labels, n_workers)
+    prior, confusion = _m_step(p_true, weights, items, workers, labels, n_workers)
     return DawidSkeneFit(p_true, confusion, prior, iterations)
 
 
+def fit_on_patterns(votes: np.ndarray, n_iter: int = 100) -> tuple[DawidSkeneFit, np.ndarray]:
+    """Fit on the distinct rows of `votes` (items x workers; 0/1, -1 missing), each weighted
+    by how often it occurs: an item's posterior depends only on its row, so three annotators
+    make at most 27 rows to fit whatever the number of items. Returns the fit over the
+    distinct rows and, for each item, the index of its row.
+    """
+    patterns, row_of_item, counts = np.unique(
+        votes, axis=0, return_inverse=True, return_counts=True
+    )
+    items, workers = np.nonzero(patterns >= 0)
+    fit = fit_dawid_skene(
+        items,
+        workers,
+        patterns[items, workers].astype(np.int64),
+        len(patterns),
+        votes.shape[1],
+        n_iter=n_iter,
+        item_weights=counts,
+    )
+    return fit, row_of_item.reshape(-1)
+
+
 def _m_step(
-    p_true: np.ndarray, items: np.ndarray, workers: np.ndarray, labels: np.ndarray, n_workers: int
+    p_true: np.ndarray,
+    item_weights: np.ndarray,
+    items: np.ndarray,
+    workers: np.ndarray,
+    labels: np.ndarray,
+    n_workers: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    prior = p_true.mean(axis=0)
+    prior = (p_true * item_weights[:, None]).sum(axis=0) / item_weights.sum()
     confusion = np.empty((n_workers, 2, 2))
     for truth in (0, 1):
-        weight = p_true[items, truth]
+        weight = p_true[items, truth] * item_weights[items]
         index = workers * 2 + labels
         counts = np.bincount(index, weights=weight, minlength=n_workers * 2).reshape(-1, 2)
         total = counts.sum(axis=1, keepdims=True)

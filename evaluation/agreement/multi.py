@@ -33,13 +33,19 @@ def fleiss(votes: np.ndarray) -> tuple[float, int]:
 
 
 def krippendorff_nominal(votes: np.ndarray) -> tuple[float, int]:
-    """Krippendorff's alpha, nominal; items with fewer than two judgments carry no information."""
+    """Krippendorff's alpha, nominal; items with fewer than two judgments carry no information.
+
+    The library is given each item's count of votes per category (value_counts) rather than
+    the raters x items matrix, which it would otherwise count itself, slowly.
+    """
     pairable = (votes != MISSING).sum(axis=1) >= 2
-    data = votes[pairable].T.astype(float)
-    data[data == MISSING] = np.nan
-    if data.size == 0 or len(np.unique(data[~np.isnan(data)])) < 2:
+    votes = votes[pairable]
+    categories = np.unique(votes[votes != MISSING])
+    if len(categories) < 2:  # no pairable items, or a single value: alpha is undefined
         return float("nan"), int(pairable.sum())
-    return float(krippendorff.alpha(data, level_of_measurement="nominal")), int(pairable.sum())
+    counts = np.stack([(votes == c).sum(axis=1) for c in categories], axis=-1)
+    alpha = krippendorff.alpha(value_counts=counts, level_of_measurement="nominal")
+    return float(alpha), int(pairable.sum())
 
 
 def multi_rater_agreement(votes: np.ndarray, raters: list[str]) -> MultiRaterAgreement:

@@ -6,8 +6,10 @@ no, c = first no and second yes, d = both no), so bootstrap resamples only re-ad
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
@@ -106,24 +108,44 @@ def group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndar
     return np.asarray(onehot @ flat).reshape((n_groups, *values.shape[1:]))
 
 
-# Resample weights are kept (and reused by every figure of a report) up to this many cells;
-# bigger draws are made block by block so memory stays bounded whatever n_boot and n are.
+# Resample weights are reused within a `shared_resamples()` block up to this many cells a
+# draw; bigger draws are made block by block so memory stays bounded whatever n_boot and n.
 CACHED_CELLS = 4_000_000
+_shared_draws: ContextVar[dict | None] = ContextVar("shared_draws", default=None)
+
+
+@contextmanager
+def shared_resamples() -> Iterator[None]:
+    """Within the block, each (n, n_boot, seed) is drawn once and reused.
+
+    A report resamples the same neurons of a layer (same n and seed) for the pair- and the
+    neuron-level tables and both levels' yes-rates: four draws become one. The draws are
+    kept as small unsigned counts and dropped when the block ends.
+    """
+    token = _shared_draws.set({})
+    try:
+        yield
+    finally:
+        _shared_draws.reset(token)
 
 
 def _draw(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarray:
-    """(n_boot, n) float32: how many times each unit is drawn in each resample."""
+    """(n_boot, n): how many times each unit is drawn in each resample."""
     draws = rng.integers(0, n, size=(n_boot, n), dtype=np.int64)
-    flat = (draws + (np.arange(n_boot, dtype=np.int64) * n)[:, None]).ravel()
-    return np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float32)
+    draws += (np.arange(n_boot, dtype=np.int64) * n)[:, None]
+    counts = np.bincount(draws.ravel(), minlength=n_boot * n).reshape(n_boot, n)
+    return counts.astype(np.min_scalar_type(n))  # a unit is drawn at most n times
 
 
-@lru_cache(maxsize=8)
 def bootstrap_weights(n: int, n_boot: int, seed: int) -> np.ndarray:
-    """Memoised and read-only: every figure of a report resamples the same neurons."""
-    weights = _draw(np.random.default_rng(seed), n, n_boot)
-    weights.flags.writeable = False
-    return weights
+    """The resample counts for (n, n_boot, seed); shared inside `shared_resamples()`."""
+    shared = _shared_draws.get()
+    if shared is None:
+        return _draw(np.random.default_rng(seed), n, n_boot)
+    key = (n, n_boot, seed)
+    if key not in shared:
+        shared[key] = _draw(np.random.default_rng(seed), n, n_boot)
+    return shared[key]
 
 
 def resample_sums(values: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
@@ -131,11 +153,14 @@ def resample_sums(values: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     n = len(values)
     flat = values.astype(np.float32)
     if n * n_boot <= CACHED_CELLS:
-        return bootstrap_weights(n, n_boot, seed) @ flat
+        return bootstrap_weights(n, n_boot, seed).astype(np.float32) @ flat
     rng = np.random.default_rng(seed)
     block = max(1, CACHED_CELLS // n)
     return np.concatenate(
-        [_draw(rng, n, min(block, n_boot - start)) @ flat for start in range(0, n_boot, block)]
+        [
+            _draw(rng, n, min(block, n_boot - start)).astype(np.float32) @ flat
+            for start in range(0, n_boot, block)
+        ]
     )
 
 

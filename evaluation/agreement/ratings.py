@@ -71,8 +71,14 @@ def check_long_table(table: pd.DataFrame) -> None:
         raise ValueError(f"long table lacks column(s): {', '.join(missing)}")
 
 
-def _ordered_codes(values, order: list[str] | None) -> tuple[np.ndarray, list[str]]:
-    """Factorize, naming the codes in `order` first and the rest sorted after them."""
+def _ordered_codes(values: pd.Series, order: list[str] | None) -> tuple[np.ndarray, list[str]]:
+    """Factorize, naming the codes in `order` first and the rest sorted after them.
+
+    Categorical columns (as `evaluation.reports` loads them) are factorized on their codes;
+    others are compared as strings.
+    """
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(str)
     codes, names = pd.factorize(values, sort=True)
     found = [str(x) for x in names]
     if not order:
@@ -88,19 +94,22 @@ def build_ratings(
 ) -> Ratings:
     """Pivot the long table; a rater judging the same item twice keeps its last row."""
     check_long_table(table)
-    rater_codes, raters = _ordered_codes(table["rater"].astype(str), rater_order)
+    rater_codes, raters = _ordered_codes(table["rater"], rater_order)
     item_codes, items = pd.factorize(table["item"], sort=True)
-    item_neuron_ids = np.empty(len(items), dtype=np.int64)
-    item_neuron_ids[item_codes] = table["neuron"].to_numpy()
+    row_of_item = np.empty(len(items), dtype=np.int64)  # one row that names each item
+    row_of_item[item_codes] = np.arange(len(table))
+    item_neuron_ids = table["neuron"].to_numpy()[row_of_item]
     neuron_codes, neurons = pd.factorize(item_neuron_ids, sort=True)
-    neuron_layer_names = np.empty(len(neurons), dtype=object)
-    neuron_layer_names[neuron_codes[item_codes]] = table["layer"].to_numpy()
-    layer_codes, layers = _ordered_codes(neuron_layer_names.astype(str), layer_order)
+    row_of_neuron = np.empty(len(neurons), dtype=np.int64)
+    row_of_neuron[neuron_codes] = row_of_item
+    layer_codes, layers = _ordered_codes(
+        table["layer"].iloc[row_of_neuron].reset_index(drop=True), layer_order
+    )
 
-    verdict = table["verdict"].to_numpy()
+    verdict = table["verdict"]
     codes = np.full(len(table), MISSING, dtype=np.int8)
-    codes[verdict == "yes"] = YES
-    codes[verdict == "no"] = NO
+    codes[(verdict == "yes").to_numpy()] = YES
+    codes[(verdict == "no").to_numpy()] = NO
     votes = np.full((len(items), len(raters)), MISSING, dtype=np.int8)
     votes[item_codes, rater_codes] = codes
     scores = np.full((len(items), len(raters)), np.nan)

@@ -28,6 +28,7 @@ from evaluation.agreement.pairwise import (
     DEFINITIONS,
     PairAgreement,
     pairwise_overall_and_by_group,
+    shared_resamples,
 )
 from evaluation.agreement.ratings import MISSING, Ratings, build_ratings
 from evaluation.agreement.sanity_checks import SanityRow, sanity_table
@@ -235,19 +236,20 @@ def build_report(
         ratings.votes, ratings.item_neuron, len(ratings.neurons), options.neuron_rule
     )
     neuron_ids = np.arange(len(ratings.neurons))
-    pair = _level(
-        "pair",
-        ratings.votes,
-        ratings,
-        ratings.item_neuron,
-        ratings.neuron_layer,
-        kinds,
-        ref_col,
-        options,
-    )
-    neuron = _level(
-        "neuron", n_votes, ratings, neuron_ids, ratings.neuron_layer, kinds, ref_col, options
-    )
+    with shared_resamples():  # both levels resample the same neurons of each layer
+        pair = _level(
+            "pair",
+            ratings.votes,
+            ratings,
+            ratings.item_neuron,
+            ratings.neuron_layer,
+            kinds,
+            ref_col,
+            options,
+        )
+        neuron = _level(
+            "neuron", n_votes, ratings, neuron_ids, ratings.neuron_layer, kinds, ref_col, options
+        )
     real_cols = [i for i, r in enumerate(ratings.raters) if kinds.get(r) != CONSENSUS]
     disputed = most_disputed(
         ratings.votes[:, real_cols],

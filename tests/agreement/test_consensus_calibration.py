@@ -8,7 +8,7 @@ from sklearn.metrics import roc_auc_score
 
 from evaluation.agreement.calibration import counts_at_thresholds, sweep
 from evaluation.agreement.consensus import build_consensus, majority_vote
-from evaluation.agreement.dawid_skene import fit_dawid_skene
+from evaluation.agreement.dawid_skene import fit_dawid_skene, fit_on_patterns
 
 M = -1
 
@@ -51,6 +51,19 @@ def test_numpy_dawid_skene_agrees_with_crowd_kit():
     assert ((ref_yes >= 0.5) == (ours_yes >= 0.5)).mean() > 0.995
     for w in range(votes.shape[1]):
         assert ours.confusion[w, 1, 1] == pytest.approx(ref.errors_.loc[(w, 1), 1], abs=0.01)
+
+
+def test_fitting_distinct_rows_with_weights_equals_fitting_every_item():
+    _, votes = planted(n_items=5000, seed=5)
+    votes = votes[(votes != M).any(axis=1)]
+    rows, cols = np.nonzero(votes != M)
+    every = fit_dawid_skene(rows, cols, votes[rows, cols].astype(np.int64), *votes.shape)
+    patterns, pattern_of_item = fit_on_patterns(votes)
+    assert len(patterns.p_true) <= 3**4 < len(votes)
+    assert patterns.iterations == every.iterations
+    np.testing.assert_allclose(patterns.p_true[pattern_of_item], every.p_true, atol=1e-9)
+    np.testing.assert_allclose(patterns.confusion, every.confusion, atol=1e-9)
+    np.testing.assert_allclose(patterns.prior, every.prior, atol=1e-9)
 
 
 def test_excluded_annotator_does_not_shape_the_consensus():

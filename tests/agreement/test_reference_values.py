@@ -142,3 +142,9 @@ def test_large_bootstraps_are_drawn_in_blocks_with_the_same_distribution(monkeyp
     assert (ones == 300).all()
     assert np.allclose(blocked.mean(axis=0), values.sum(axis=0), rtol=0.02)
     assert np.allclose(cached.mean(axis=0), values.sum(axis=0), rtol=0.02)
+
+
+def test_krippendorff_is_undefined_without_two_values_or_pairable_items():
+    assert np.isnan(krippendorff_nominal(np.array([[1, 1], [1, M]]))[0])
+    alpha, items = krippendorff_nominal(np.array([[0, M], [M, 1], [M, M]]))
+    assert np.isnan(alpha) and items == 0
