@@ -10,6 +10,7 @@ from annotate.importers.upload import do_import_study_upload
 from annotate.models import Neuron, NeuronImage
 from annotate.paging import LayerOrderedNeurons
 from annotate.permissions import access_study, visible_studies
+from annotate.study_cards import neuron_cards
 
 NEURONS_PER_PAGE = 48
 
@@ -44,12 +45,14 @@ def study_detail(request, study_id: int):
     )
     if layer:
         neurons = neurons.filter(layer=layer)
-    ordered = LayerOrderedNeurons(neurons, study.layers)
+    ordered = LayerOrderedNeurons(
+        neurons, study.layers, cache_name=f"study-page:{study.pk}:{layer}"
+    )
     page = Paginator(ordered, NEURONS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "annotate/study_detail.html",
-        {"study": study, "neurons": page.object_list, "page": page, "layer": layer},
+        {"study": study, "neurons": neuron_cards(page.object_list), "page": page, "layer": layer},
     )
 
 

@@ -187,7 +187,7 @@ JUDGMENT_HEADER = [
 def judgment_rows(study: Study) -> Iterator[list]:
     """Every judgment of the study, read in chunks from a server-side cursor."""
     rows = (
-        Judgment.objects.filter(neuron_image__neuron__study=study)
+        Judgment.objects.filter(study=study)
         .order_by("neuron_image__neuron__layer", "neuron_image__neuron__unit", "id")
         .values_list(
             "neuron_image__neuron__layer",

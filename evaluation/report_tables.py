@@ -8,7 +8,29 @@ from django.db.models import Count, Max, Min
 
 from annotate.models import Neuron, NeuronImage, Study
 from evaluation.models import EvaluationRun, Judgment, Rater, RunStatus
-from evaluation.reports import ReportRequest, get_study_report
+from evaluation.reports import (
+    ReportRequest,
+    cache_key,
+    cached_json,
+    get_study_report,
+    judgment_fingerprint,
+)
+
+
+def study_report_with_runs_json(study: Study, request: ReportRequest) -> bytes:
+    """report.json's body: the report, the study and its run times, cached as bytes until a
+    judgment changes or a run finishes."""
+    done = EvaluationRun.objects.filter(study=study, status=RunStatus.DONE)
+    runs = done.aggregate(n=Count("id"), last=Max("finished_at"))
+    key = cache_key(study, request, judgment_fingerprint(study))
+    key += f":with-runs:{runs['n']}:{runs['last'].timestamp() if runs['last'] else 0}"
+    return cached_json(
+        key,
+        lambda: (
+            get_study_report(study, request)
+            | {"study": {"id": study.pk, "name": study.name}, "runs": run_times(study)}
+        ),
+    )
 
 
 def run_times(study: Study) -> list[dict]:
@@ -36,7 +58,7 @@ def run_times(study: Study) -> list[dict]:
             }
         )
     humans = (
-        Judgment.objects.filter(neuron_image__neuron__study=study, rater__kind=Rater.Kind.HUMAN)
+        Judgment.objects.filter(study=study, rater__kind=Rater.Kind.HUMAN)
         .values("rater__name")
         .annotate(n=Count("id"), first=Min("created"), last=Max("created"))
         .order_by("rater__name")

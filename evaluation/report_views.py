@@ -6,14 +6,19 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.models import Study
 from evaluation import exports
 from evaluation.agreement.pairwise import DEFINITIONS
-from evaluation.report_tables import cross_study, disputed_details, run_times
+from evaluation.report_tables import (
+    cross_study,
+    disputed_details,
+    run_times,
+    study_report_with_runs_json,
+)
 from evaluation.reports import (
     access_reports,
     access_study_report,
@@ -104,11 +109,12 @@ def create_sanity_probes(request, study_id: int):
 def study_report_json(request, study_id: int):
     study = access_study_report(request.user, study_id)
     try:
-        report = get_study_report(study, _options(request))
+        body = study_report_with_runs_json(study, _options(request))
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc))
-    data = report | {"study": {"id": study.pk, "name": study.name}, "runs": run_times(study)}
-    return exports.json_response(f"report-study{study.pk}.json", data)
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="report-study{study.pk}.json"'
+    return response
 
 
 @require_GET

@@ -272,6 +272,23 @@ def compute_study_report(study: Study, request: ReportRequest) -> dict:
     return report.to_dict()
 
 
+def cached_json(key: str, build) -> bytes:
+    """`build()` encoded as compact JSON, kept in the cache as bytes: a cached report read
+    as bytes skips unpickling and re-encoding 1-2 MB of figures (0.2 s at 500,000 pairs)."""
+    body = cache.get(key)
+    if body is None:
+        body = json.dumps(build(), default=str, separators=(",", ":")).encode()
+        cache.set(key, body, CACHE_SECONDS)
+    return body
+
+
+def get_study_report_json(study: Study, request: ReportRequest | None = None) -> bytes:
+    """The report of `get_study_report` as JSON bytes, cached the same way."""
+    request = request or ReportRequest()
+    key = cache_key(study, request, judgment_fingerprint(study)) + ":json"
+    return cached_json(key, lambda: get_study_report(study, request))
+
+
 def get_study_report(study: Study, request: ReportRequest | None = None) -> dict:
     """The report as plain data (JSON-ready), from the cache while no judgment has changed."""
     request = request or ReportRequest()

@@ -245,9 +245,7 @@ def _finish_if_complete(run_id: int) -> None:
     if RunChunk.objects.filter(run_id=run_id).exclude(status=RunChunk.Status.DONE).exists():
         return
     run = EvaluationRun.objects.get(pk=run_id)
-    done = Judgment.objects.filter(
-        rater_id=run.rater_id, neuron_image__neuron__study_id=run.study_id
-    ).count()
+    done = Judgment.objects.filter(rater_id=run.rater_id, study_id=run.study_id).count()
     stages: dict[str, float] = {}
     for chunk_stages in run.chunks.values_list("stage_seconds", flat=True):
         for name, seconds in chunk_stages.items():

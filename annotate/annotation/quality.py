@@ -25,7 +25,7 @@ def known_pair_judgments(study: Study):
     return Judgment.objects.filter(
         Q(neuron_image__is_distractor=True) | Q(neuron_image__gold_answer__isnull=False),
         rater__kind=Rater.Kind.HUMAN,
-        neuron_image__neuron__study=study,
+        study=study,
         verdict__in=[Verdict.YES, Verdict.NO],
     ).annotate(
         expected=Case(

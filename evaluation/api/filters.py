@@ -20,7 +20,7 @@ class RunFilter(django_filters.FilterSet):
 
 
 class JudgmentFilter(django_filters.FilterSet):
-    study = django_filters.NumberFilter(field_name="neuron_image__neuron__study_id")
+    study = django_filters.NumberFilter(field_name="study_id")
     neuron = django_filters.NumberFilter(field_name="neuron_image__neuron_id")
     layer = django_filters.CharFilter(field_name="neuron_image__neuron__layer")
     # A plain number, not a choice: an annotator must not learn which rater ids exist.

@@ -3,6 +3,7 @@ pages show, an agreement matrix for scripts, and every table as CSV or JSON."""
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
@@ -14,7 +15,7 @@ from annotate.api.permissions import IsStaff
 from annotate.permissions import access_study
 from evaluation import exports
 from evaluation.models import Judgment
-from evaluation.reports import check_report_request, get_study_report
+from evaluation.reports import check_report_request, get_study_report, get_study_report_json
 
 METRICS = ("kappa", "iou", "ac1", "percent", "pabak")
 OUTPUTS = ("csv", "json")
@@ -65,21 +66,26 @@ class ReportViewSet(viewsets.ViewSet):
     lookup_field = "study_id"
     lookup_value_regex = r"\d+"
 
-    def _report(self, request, study_id):
+    def _options(self, request, study_id):
         study = access_study(request.user, int(study_id))
-        if not Judgment.objects.filter(neuron_image__neuron__study=study).exists():
+        if not Judgment.objects.filter(study=study).exists():
             raise NothingToReport()
         try:
-            options = check_report_request(request.query_params)
+            return study, check_report_request(request.query_params)
         except ValueError as exc:
             raise ValidationError({"detail": str(exc)}) from None
+
+    def _report(self, request, study_id):
+        study, options = self._options(request, study_id)
         return study, get_study_report(study, options)
 
     @extend_schema(parameters=REPORT_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
     def retrieve(self, request, study_id=None):
         """The whole report: raters, pairwise and multi-rater agreement, per layer,
-        calibration, sanity checks, annotator reliability."""
-        return Response(self._report(request, study_id)[1])
+        calibration, sanity checks, annotator reliability. Always JSON: it is served from
+        the cache as encoded bytes."""
+        study, options = self._options(request, study_id)
+        return HttpResponse(get_study_report_json(study, options), content_type="application/json")
 
     @extend_schema(
         parameters=[

@@ -145,6 +145,36 @@ def test_new_judgment_invalidates_the_cached_report(rated_study, annotators, dja
     assert "carol" not in {r["name"] for r in first["raters"]}
 
 
+def test_report_json_is_served_from_cache_until_a_judgment_or_a_finished_run(
+    client, rated_study, staff, django_user_model
+):
+    from django.utils import timezone
+
+    client.force_login(staff)
+    url = reverse("study-report-json", args=[rated_study.pk])
+    api = f"/api/reports/{rated_study.pk}/"
+    first, first_api = client.get(url).content, client.get(api).content
+    assert client.get(url).content == first and client.get(api).content == first_api
+    assert json.loads(first_api) == get_study_report(rated_study)
+
+    blip = Rater.objects.get(name="=BLIP")
+    EvaluationRun.objects.create(
+        rater=blip, study=rated_study, status=RunStatus.DONE, done_pairs=18, total_pairs=18,
+        wall_seconds=9.0, finished_at=timezone.now(),
+    )  # fmt: skip
+    with_run = json.loads(client.get(url).content)
+    assert "=BLIP" in {r["rater"] for r in with_run["runs"]}
+    assert client.get(api).content == first_api  # the report itself has not changed
+
+    dora = Rater.objects.create(
+        name="dora", kind="human", user=django_user_model.objects.create_user("dora")
+    )
+    pair = NeuronImage.objects.filter(neuron__study=rated_study).first()
+    Judgment.objects.create(rater=dora, neuron_image=pair, verdict="yes")
+    assert "dora" in {r["name"] for r in json.loads(client.get(url).content)["raters"]}
+    assert "dora" in {r["name"] for r in json.loads(client.get(api).content)["raters"]}
+
+
 def test_sanity_probes_are_idempotent_and_expose_a_yes_to_everything_rater(rated_study):
     result = do_create_sanity_probes(rated_study, per_layer=2, seed=1)
     assert dict(result.created) == {"generic_label": 4, "shuffled_label": 4, "control_images": 4}

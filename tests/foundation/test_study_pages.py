@@ -38,6 +38,32 @@ def test_study_page_filters_by_layer_and_pages(client, staff, make_study):
     assert 'class="neuron"' not in client.get(url, {"layer": "layer9"}).content.decode()
 
 
+def _layer_count_queries(client, url) -> tuple[str, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        html = client.get(url).content.decode()
+    return html, sum("GROUP BY" in q["sql"] for q in captured.captured_queries)
+
+
+@pytest.mark.django_db(transaction=True)  # the neuron counter moves at commit
+def test_layer_counts_are_cached_until_a_neuron_changes(client, staff, make_study):
+    from annotate.models import Neuron
+
+    study = make_study(neurons=3, k=1)
+    client.force_login(staff)
+    url = reverse("study-detail", args=[study.pk])
+    html, counted = _layer_count_queries(client, url)
+    assert "3 neurons" in html and counted == 1
+    html, counted = _layer_count_queries(client, url)
+    assert "3 neurons" in html and counted == 0  # from the cache
+
+    Neuron.objects.create(study=study, layer="layer1", unit=99, label="late import")
+    html, counted = _layer_count_queries(client, url)
+    assert "4 neurons" in html and "late import" in html and counted == 1
+
+
 def test_home_lists_studies_and_links_import_for_staff_only(client, staff, annotators):
     study = do_load_demo()
     StudyAnnotator.objects.create(study=study, user=annotators["alice"])
