@@ -13,15 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import psycopg
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.shortcuts import get_object_or_404
 
-from annotate.models import Neuron, NeuronImage, Study
+from annotate.models import NeuronImage, Study
 from evaluation.agreement import ReportOptions, build_report
-from evaluation.models import Judgment, Rater, Verdict
+from evaluation.judgment_arrays import VERDICTS, read_study_arrays
+from evaluation.models import Rater
 
 log = logging.getLogger(__name__)
 
@@ -76,49 +76,6 @@ def access_study_report(user, study_id: int) -> Study:
     return get_object_or_404(Study, pk=study_id)
 
 
-# A study's judgments, one row per rater holding each column as one binary array
-# (array_send): a row per judgment, as tuples or COPY messages, costs seconds in Python at
-# 2 million judgments, and text (string_agg) costs PostgreSQL seconds to format.
-JUDGMENT_ARRAYS_SQL = """
-    SELECT rater_id,
-           array_send(array_agg(neuron_image_id)),
-           array_send(array_agg(({verdict_code})::int2)),
-           array_send(array_agg(coalesce(score, 'NaN')::float8))
-    FROM {judgment}
-    WHERE study_id = %s
-    GROUP BY rater_id
-"""
-# The study's rated pairs (distractors left out: they only measure annotators).
-PAIR_ARRAYS_SQL = """
-    SELECT array_send(coalesce(array_agg(ni.id), '{{}}')),
-           array_send(coalesce(array_agg(ni.neuron_id), '{{}}'))
-    FROM {neuron_image} ni JOIN {neuron} n ON n.id = ni.neuron_id
-    WHERE n.study_id = %s AND NOT ni.is_distractor
-"""
-VERDICTS = list(Verdict.values)
-
-
-def _verdict_code_sql() -> str:
-    whens = " ".join(f"WHEN '{v}' THEN {i}" for i, v in enumerate(VERDICTS))
-    return f"CASE verdict {whens} END"
-
-
-def unpack_array(data: bytes, dtype: str) -> np.ndarray:
-    """A one-dimensional PostgreSQL array in binary form (array_send) without NULLs.
-
-    Header: ndim, has-nulls flag, element type, then length and lower bound per dimension;
-    then each element as a 4-byte length and its big-endian bytes.
-    """
-    ndim = int.from_bytes(data[:4], "big")
-    if ndim == 0:
-        return np.empty(0, dtype=np.dtype(dtype).newbyteorder("="))
-    if ndim != 1 or int.from_bytes(data[4:8], "big"):
-        raise ValueError("expected a one-dimensional array without NULLs")
-    element = np.dtype([("length", ">i4"), ("value", dtype)])
-    values = np.frombuffer(data, dtype=element, offset=20)["value"]
-    return values.astype(values.dtype.newbyteorder("="))
-
-
 def load_long_table(study: Study) -> pd.DataFrame:
     """Every judgment of the study's real and probe pairs, distractors left out.
 
@@ -126,48 +83,22 @@ def load_long_table(study: Study) -> pd.DataFrame:
     and role are categoricals. Neuron, layer and role come from the study's pairs and
     neurons, read apart and joined in numpy.
     """
-    tables = {
-        "judgment": Judgment._meta.db_table,
-        "neuron_image": NeuronImage._meta.db_table,
-        "neuron": Neuron._meta.db_table,
-        "verdict_code": _verdict_code_sql(),
-    }
-    connection.ensure_connection()
-    # Django's cursors bind on the client and so get results as text: bytea as hex, twice
-    # the bytes to encode and decode. A plain psycopg cursor on the same connection (and
-    # transaction) takes them in binary.
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(PAIR_ARRAYS_SQL.format(**tables), [study.pk], binary=True)
-        pair_ids, pair_neurons = (unpack_array(b, ">i8") for b in cursor.fetchone())
-        cursor.execute(JUDGMENT_ARRAYS_SQL.format(**tables), [study.pk], binary=True)
-        per_rater = cursor.fetchall()
-    by_id = np.argsort(pair_ids)
-    pair_ids, pair_neurons = pair_ids[by_id], pair_neurons[by_id]
-    columns = {"item": ">i8", "verdict": ">i2", "score": ">f8"}
-    arrays = {name: [] for name in ("rater_id", *columns)}
-    for rater_id, *sent in per_rater:
-        for (name, dtype), data in zip(columns.items(), sent, strict=True):
-            arrays[name].append(unpack_array(data, dtype))
-        arrays["rater_id"].append(np.full(len(arrays["item"][-1]), rater_id, dtype=np.int64))
-    rater_ids, items, verdicts, scores = (
-        np.concatenate(parts) if parts else np.empty(0, dtype=np.int64) for parts in arrays.values()
-    )
-
-    position = np.searchsorted(pair_ids, items)
-    kept = position < len(pair_ids)
-    kept[kept] = pair_ids[position[kept]] == items[kept]  # distractors are not in pair_ids
-    neuron_ids = pair_neurons[position[kept]]
+    arrays = read_study_arrays(study.pk)
+    position = np.searchsorted(arrays.pair_ids, arrays.item)
+    kept = position < len(arrays.pair_ids)
+    kept[kept] = arrays.pair_ids[position[kept]] == arrays.item[kept]  # not a distractor
+    neuron_ids = arrays.pair_neurons[position[kept]]
     neurons = pd.DataFrame.from_records(
         list(study.neurons.values_list("id", "layer", "role")), columns=["id", "layer", "role"]
     ).set_index("id")
     neuron_rows = neurons.index.get_indexer(neuron_ids)
     return pd.DataFrame(
         {
-            "rater_id": rater_ids[kept],
+            "rater_id": arrays.rater_id[kept],
             "neuron": neuron_ids,
-            "item": items[kept],
-            "verdict": pd.Categorical.from_codes(verdicts[kept].astype(np.int8), VERDICTS),
-            "score": scores[kept].astype(np.float64),
+            "item": arrays.item[kept],
+            "verdict": pd.Categorical.from_codes(arrays.verdict[kept], VERDICTS),
+            "score": arrays.score[kept],
             "layer": _take_categorical(neurons["layer"], neuron_rows),
             "role": _take_categorical(neurons["role"], neuron_rows),
         }

@@ -58,9 +58,7 @@ def fit_on_patterns(votes: np.ndarray, n_iter: int = 100) -> tuple[DawidSkeneFit
     make at most 27 rows to fit whatever the number of items. Returns the fit over the
     distinct rows and, for each item, the index of its row.
     """
-    patterns, row_of_item, counts = np.unique(
-        votes, axis=0, return_inverse=True, return_counts=True
-    )
+    patterns, row_of_item, counts = distinct_rows(votes)
     items, workers = np.nonzero(patterns >= 0)
     fit = fit_dawid_skene(
         items,
@@ -72,6 +70,22 @@ def fit_on_patterns(votes: np.ndarray, n_iter: int = 100) -> tuple[DawidSkeneFit
         item_weights=counts,
     )
     return fit, row_of_item.reshape(-1)
+
+
+def distinct_rows(votes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """np.unique(votes, axis=0, return_inverse=True, return_counts=True), for votes in
+    {-1, 0, 1}; rows are numbered in base 3 first when they fit in 64 bits (10x faster)."""
+    if votes.shape[1] > 39:  # 3**40 > 2**63
+        patterns, inverse, counts = np.unique(
+            votes, axis=0, return_inverse=True, return_counts=True
+        )
+        return patterns, inverse.reshape(-1), counts
+    powers = 3 ** np.arange(votes.shape[1], dtype=np.int64)
+    codes = (votes.astype(np.int64) + 1) @ powers
+    _, first, inverse, counts = np.unique(
+        codes, return_index=True, return_inverse=True, return_counts=True
+    )
+    return votes[first], inverse.reshape(-1), counts
 
 
 def _m_step(

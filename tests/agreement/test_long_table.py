@@ -7,8 +7,9 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from annotate.models import Neuron, NeuronImage
+from evaluation.judgment_arrays import unpack_array
 from evaluation.models import Judgment, Rater
-from evaluation.reports import load_long_table, unpack_array
+from evaluation.reports import load_long_table
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +96,28 @@ def test_unpack_array_reads_postgres_binary_arrays():
     assert np.isnan(unpack_array(floats, ">f8")[1]) and unpack_array(floats, ">f8")[0] == 1.5
     with pytest.raises(ValueError, match="without NULLs"):
         unpack_array(with_null, ">i8")
+
+
+@pytest.mark.django_db(transaction=True)  # several connections read only committed rows
+def test_readers_on_a_shared_snapshot_return_each_judgment_once(make_study, annotators):
+    from evaluation.judgment_arrays import read_study_arrays
+
+    study = make_study(neurons=5, k=3)
+    pairs = list(NeuronImage.objects.filter(neuron__study=study))
+    raters = [
+        Rater.objects.create(name=f"r{i}", kind="openclip_es", params={"t": i}) for i in range(3)
+    ]
+    Judgment.objects.bulk_create(
+        Judgment(rater=r, neuron_image=p, verdict="yes" if (i + p.pk) % 2 else "no", score=i / 10)
+        for i, r in enumerate(raters)
+        for p in pairs
+    )
+
+    def rows(arrays):
+        columns = (arrays.rater_id, arrays.item, arrays.verdict, arrays.score)
+        return sorted(zip(*(c.tolist() for c in columns), strict=True))
+
+    one = read_study_arrays(study.pk, readers=1)
+    assert len(one.item) == 45 and sorted(one.pair_ids.tolist()) == [p.pk for p in pairs]
+    for readers in (2, 3, 7):
+        assert rows(read_study_arrays(study.pk, readers=readers)) == rows(one)
