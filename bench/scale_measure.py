@@ -191,6 +191,9 @@ def measure_report(study, repeat: int) -> dict:
     def get():
         check_ok(client.get(url))
 
+    def page():
+        check_ok(client.get(f"/reports/studies/{study.pk}/"))
+
     return {
         "judgments": len(table),
         "load_long_table_ms": round(load_ms, 1),
@@ -198,8 +201,34 @@ def measure_report(study, repeat: int) -> dict:
         "cold_total_ms": round(cold_ms, 1),
         "cached_get_study_report": cached,
         "cached_report_json_http": summary(timed(get, repeat, warmup=1)),
-        "explain": slowest_selects(lambda: reports.get_study_report(study, request)),
+        "cached_report_page_http": summary(timed(page, repeat, warmup=1)),
+        "explain": slowest_selects(lambda: reports.get_study_report(study, request))
+        + long_table_plans(study),
     }
+
+
+def long_table_plans(study) -> list[dict]:
+    """EXPLAIN ANALYZE of the cold report's reads (evaluation/judgment_arrays), which run on
+    connections of their own and so escape the captured queries."""
+    from django.conf import settings
+    from django.db import connection
+
+    from evaluation import judgment_arrays as arrays
+
+    parts = max(1, settings.NEURONJUDGE_REPORT_READERS)
+    queries = [
+        (arrays.PAIRS_SQL, {"study": study.pk}),
+        (arrays.JUDGMENTS_SQL, {"study": study.pk, "part": 0, "parts": parts}),
+    ]
+    plans = []
+    with connection.cursor() as cursor:
+        for sql, params in queries:
+            started = time.perf_counter()
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            ms = round((time.perf_counter() - started) * 1000, 1)
+            plans.append({"ms": ms, "sql": " ".join(sql.split()), "plan": plan})
+    return plans
 
 
 MEASURES = {"page": measure_page, "annotation": measure_annotation, "report": measure_report}
