@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.core.cache import cache
 from django.db.models import Count, Max, Min
 
 from annotate.models import Neuron, NeuronImage, Study
 from evaluation.models import EvaluationRun, Judgment, Rater, RunStatus
 from evaluation.reports import (
+    CACHE_SECONDS,
     ReportRequest,
     cache_key,
     cached_json,
@@ -17,18 +19,33 @@ from evaluation.reports import (
 )
 
 
+def _runs_key(study: Study) -> str:
+    """Changes when a judgment changes (human spans) or a run of the study finishes."""
+    done = EvaluationRun.objects.filter(study=study, status=RunStatus.DONE)
+    runs = done.aggregate(n=Count("id"), last=Max("finished_at"))
+    last = runs["last"].timestamp() if runs["last"] else 0
+    return f"{study.pk}:{judgment_fingerprint(study)}:{runs['n']}:{last}"
+
+
+def cached_run_times(study: Study) -> list[dict]:
+    """`run_times`, cached: the human spans aggregate every human judgment of the study."""
+    key = f"run-times:{_runs_key(study)}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = run_times(study)
+        cache.set(key, rows, CACHE_SECONDS)
+    return rows
+
+
 def study_report_with_runs_json(study: Study, request: ReportRequest) -> bytes:
     """report.json's body: the report, the study and its run times, cached as bytes until a
     judgment changes or a run finishes."""
-    done = EvaluationRun.objects.filter(study=study, status=RunStatus.DONE)
-    runs = done.aggregate(n=Count("id"), last=Max("finished_at"))
-    key = cache_key(study, request, judgment_fingerprint(study))
-    key += f":with-runs:{runs['n']}:{runs['last'].timestamp() if runs['last'] else 0}"
+    key = f"{cache_key(study, request, judgment_fingerprint(study))}:with-runs:{_runs_key(study)}"
     return cached_json(
         key,
         lambda: (
             get_study_report(study, request)
-            | {"study": {"id": study.pk, "name": study.name}, "runs": run_times(study)}
+            | {"study": {"id": study.pk, "name": study.name}, "runs": cached_run_times(study)}
         ),
     )
 

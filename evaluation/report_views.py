@@ -14,9 +14,9 @@ from annotate.models import Study
 from evaluation import exports
 from evaluation.agreement.pairwise import DEFINITIONS
 from evaluation.report_tables import (
+    cached_run_times,
     cross_study,
     disputed_details,
-    run_times,
     study_report_with_runs_json,
 )
 from evaluation.reports import (
@@ -24,6 +24,7 @@ from evaluation.reports import (
     access_study_report,
     check_report_request,
     get_study_report,
+    report_cache_key,
 )
 from evaluation.sanity import do_create_sanity_probes
 
@@ -47,6 +48,7 @@ def study_report(request, study_id: int):
         options = _options(request)
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc))
+    report_key = report_cache_key(study, options)  # read before the report: never newer
     report = get_study_report(study, options)
     heatmap = {
         level: {
@@ -58,8 +60,9 @@ def study_report(request, study_id: int):
     context = {
         "study": study,
         "report": report,
+        "report_key": report_key,
         "options": options,
-        "runs": run_times(study),
+        "runs": cached_run_times(study),
         "definitions": DEFINITIONS,
         "heatmap": heatmap,
         "calibration": report["calibration"],
@@ -140,7 +143,7 @@ def study_table(request, study_id: int, table: str, fmt: str):
 def study_runs(request, study_id: int, fmt: str):
     _check_format(fmt)
     study = access_study_report(request.user, study_id)
-    rows = run_times(study)
+    rows = cached_run_times(study)
     if fmt == "json":
         return exports.json_response(f"runs-study{study.pk}.json", rows)
     header = ["rater", "kind", "pairs", "wall_seconds", "pairs_per_second", "stage_seconds"]

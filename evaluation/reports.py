@@ -213,17 +213,22 @@ def cached_json(key: str, build) -> bytes:
     return body
 
 
+def report_cache_key(study: Study, request: ReportRequest) -> str:
+    """The key the report is cached under now; pages key their rendered fragments by it."""
+    return cache_key(study, request, judgment_fingerprint(study))
+
+
 def get_study_report_json(study: Study, request: ReportRequest | None = None) -> bytes:
     """The report of `get_study_report` as JSON bytes, cached the same way."""
     request = request or ReportRequest()
-    key = cache_key(study, request, judgment_fingerprint(study)) + ":json"
+    key = report_cache_key(study, request) + ":json"
     return cached_json(key, lambda: get_study_report(study, request))
 
 
 def get_study_report(study: Study, request: ReportRequest | None = None) -> dict:
     """The report as plain data (JSON-ready), from the cache while no judgment has changed."""
     request = request or ReportRequest()
-    key = cache_key(study, request, judgment_fingerprint(study))
+    key = report_cache_key(study, request)
     report = cache.get(key)
     if report is None:
         report = compute_study_report(study, request)

@@ -175,6 +175,21 @@ def test_report_json_is_served_from_cache_until_a_judgment_or_a_finished_run(
     assert "dora" in {r["name"] for r in json.loads(client.get(api).content)["raters"]}
 
 
+def test_report_page_tables_are_rendered_again_after_new_judgments(client, rated_study, staff):
+    client.force_login(staff)
+    url = reverse("study-report", args=[rated_study.pk])
+
+    def per_layer_table() -> str:
+        html = client.get(url).content.decode()
+        return html.split("reference Table 1")[1].split("reference Table 2")[0]
+
+    assert "Late model" not in per_layer_table()
+    assert per_layer_table() == per_layer_table()  # the second one from the fragment cache
+    late = Rater.objects.create(name="Late model", kind="openclip_cp", params={})
+    judge(late, list(NeuronImage.objects.filter(neuron__study=rated_study)), ["yes"] * 18)
+    assert "Late model" in per_layer_table()
+
+
 def test_sanity_probes_are_idempotent_and_expose_a_yes_to_everything_rater(rated_study):
     result = do_create_sanity_probes(rated_study, per_layer=2, seed=1)
     assert dict(result.created) == {"generic_label": 4, "shuffled_label": 4, "control_images": 4}
