@@ -94,6 +94,11 @@ def _helper(snapshot: str, study_id: int, part: int, parts: int) -> list:
         return _judgment_rows(conn, study_id, part, parts)
 
 
+def _pairs_helper(snapshot: str, study_id: int) -> tuple[np.ndarray, np.ndarray]:
+    with _snapshot_connection(snapshot) as conn:
+        return _pairs(conn, study_id)
+
+
 def read_study_arrays(study_id: int, readers: int | None = None) -> JudgmentArrays:
     """Inside a transaction (atomic block) everything is read on Django's connection, so
     the report sees that transaction's own writes; otherwise by `readers` connections."""
@@ -102,14 +107,15 @@ def read_study_arrays(study_id: int, readers: int | None = None) -> JudgmentArra
     if connection.in_atomic_block or readers == 1:
         conn = connection.connection
         return _arrays(_judgment_rows(conn, study_id, 0, 1), *_pairs(conn, study_id))
-    with _snapshot_connection() as leader, ThreadPoolExecutor(readers - 1) as pool:
+    with _snapshot_connection() as leader, ThreadPoolExecutor(readers) as pool:
         snapshot = leader.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        pairs = pool.submit(_pairs_helper, snapshot, study_id)
         helpers = [pool.submit(_helper, snapshot, study_id, p, readers) for p in range(1, readers)]
-        pairs = _pairs(leader, study_id)
         rows = _judgment_rows(leader, study_id, 0, readers)
         for helper in helpers:  # the leader's transaction stays open until they are done
             rows += helper.result()
-    return _arrays(rows, *pairs)
+        pair_ids, pair_neurons = pairs.result()
+    return _arrays(rows, pair_ids, pair_neurons)
 
 
 def _pairs(conn: psycopg.Connection, study_id: int) -> tuple[np.ndarray, np.ndarray]:

@@ -234,3 +234,10 @@ def get_study_report(study: Study, request: ReportRequest | None = None) -> dict
         report = compute_study_report(study, request)
         cache.set(key, report, CACHE_SECONDS)
     return report
+
+
+def warm_study_report(study_id: int) -> str:
+    """Fill the cache with the study's default report; returns its cache key."""
+    study = Study.objects.get(pk=study_id)
+    get_study_report(study)
+    return report_cache_key(study, ReportRequest())

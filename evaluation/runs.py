@@ -40,6 +40,7 @@ class ChunkResult:
     claimed: bool
     rated: int = 0
     cancelled: bool = False
+    finished_study: int | None = None  # set for the one chunk whose end finished its run
 
 
 def study_pairs(study: Study):
@@ -217,8 +218,10 @@ def do_rate_chunk(
     )
     if context.notes:
         _merge_notes(run.pk, context.notes)
-    _finish_if_complete(run.pk)
-    return ChunkResult(chunk_id, claimed=True, rated=rated)
+    finished = _finish_if_complete(run.pk)
+    return ChunkResult(
+        chunk_id, claimed=True, rated=rated, finished_study=run.study_id if finished else None
+    )
 
 
 def _merge_notes(run_id: int, notes: dict) -> None:
@@ -241,9 +244,10 @@ def _fail(chunk: RunChunk, exc: Exception) -> None:
     )
 
 
-def _finish_if_complete(run_id: int) -> None:
+def _finish_if_complete(run_id: int) -> bool:
+    """Mark the run done once every chunk is; True for the one caller that did it."""
     if RunChunk.objects.filter(run_id=run_id).exclude(status=RunChunk.Status.DONE).exists():
-        return
+        return False
     run = EvaluationRun.objects.get(pk=run_id)
     done = Judgment.objects.filter(rater_id=run.rater_id, study_id=run.study_id).count()
     stages: dict[str, float] = {}
@@ -252,13 +256,14 @@ def _finish_if_complete(run_id: int) -> None:
             stages[name] = round(stages.get(name, 0.0) + seconds, 4)
     span = run.chunks.aggregate(first=Min("heartbeat"), last=Max("heartbeat"))
     now = timezone.now()
-    EvaluationRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+    finished = EvaluationRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
         status=RunStatus.DONE,
         finished_at=now,
         done_pairs=done,
         stage_seconds=stages,
         wall_seconds=(now - (run.started_at or span["first"] or now)).total_seconds(),
     )
+    return bool(finished)
 
 
 def do_cancel_run(run_id: int) -> bool:

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from evaluation import runs
+from tasks.reports import warm_report
 
 # PostgreSQL briefly unreachable: try again rather than lose the run (issue 7). Both tasks
 # are safe to repeat: planning is idempotent and rating skips pairs already judged.
@@ -43,6 +44,8 @@ def rate_chunk(self, chunk_id: int) -> dict:
         # once it counts as stale, so the claim takes it back and judged pairs are skipped.
         countdown = settings.NEURONJUDGE_STALE_CHUNK_SECONDS + 5
         raise self.retry(exc=exc, countdown=countdown, max_retries=DB_RETRIES) from exc
+    if result.finished_study is not None:
+        warm_report.delay(result.finished_study)
     return {
         "chunk": result.chunk_id,
         "claimed": result.claimed,
