@@ -215,10 +215,14 @@ def long_table_plans(study) -> list[dict]:
 
     from evaluation import judgment_arrays as arrays
 
-    parts = max(1, settings.NEURONJUDGE_REPORT_READERS)
+    readers = max(1, settings.NEURONJUDGE_REPORT_READERS)
+    with connection.cursor() as cursor:
+        cursor.execute(arrays.RATERS_SQL, {"study": study.pk})
+        raters = [row[0] for row in cursor.fetchall()]
     queries = [
+        (arrays.RATERS_SQL, {"study": study.pk}),
         (arrays.PAIRS_SQL, {"study": study.pk}),
-        (arrays.JUDGMENTS_SQL, {"study": study.pk, "part": 0, "parts": parts}),
+        (arrays.JUDGMENTS_SQL, {"study": study.pk, "raters": raters[::readers]}),
     ]
     plans = []
     with connection.cursor() as cursor:

@@ -2,7 +2,7 @@
 
 One row per rater holds each column as one binary array (array_send): a row per judgment,
 as tuples or COPY messages, costs seconds in Python at 2 million judgments, and text
-(string_agg) costs PostgreSQL seconds to format. The judgments are split between
+(string_agg) costs PostgreSQL seconds to format. The study's raters are split between
 `NEURONJUDGE_REPORT_READERS` connections that share one snapshot (as pg_dump's parallel
 jobs do), so PostgreSQL aggregates on several cores: PostgreSQL 15 cannot parallelise
 array_agg by itself.
@@ -24,15 +24,30 @@ VERDICTS = list(Verdict.values)
 _VERDICT_CODE = "CASE verdict {} END".format(
     " ".join(f"WHEN '{v}' THEN {i}" for i, v in enumerate(VERDICTS))
 )
-# Share `part` of `parts`, split by pair id so that every reader aggregates every rater.
+# Each reader takes some of the study's raters through the (study, rater) index: a rater's
+# judgments were stored together (one run, one annotator), so its rows share heap pages.
 JUDGMENTS_SQL = f"""
     SELECT rater_id,
            array_send(array_agg(neuron_image_id)),
            array_send(array_agg(({_VERDICT_CODE})::int2)),
            array_send(array_agg(coalesce(score, 'NaN')::float8))
     FROM evaluation_judgment
-    WHERE study_id = %(study)s AND neuron_image_id %% %(parts)s = %(part)s
+    WHERE study_id = %(study)s AND rater_id = ANY (%(raters)s)
     GROUP BY rater_id
+"""
+# The distinct raters of a study in a handful of index probes (a "skip scan"), where
+# SELECT DISTINCT would read every index entry of the study.
+RATERS_SQL = """
+    WITH RECURSIVE r AS (
+        (SELECT rater_id FROM evaluation_judgment WHERE study_id = %(study)s
+         ORDER BY rater_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT j.rater_id FROM evaluation_judgment j
+                WHERE j.study_id = %(study)s AND j.rater_id > r.rater_id
+                ORDER BY j.rater_id LIMIT 1)
+        FROM r WHERE r.rater_id IS NOT NULL
+    )
+    SELECT rater_id FROM r WHERE rater_id IS NOT NULL
 """
 # The study's rated pairs (distractors left out: they only measure annotators).
 PAIRS_SQL = """
@@ -69,13 +84,16 @@ def unpack_array(data: bytes, dtype: str) -> np.ndarray:
     return values.astype(values.dtype.newbyteorder("="))
 
 
-def _judgment_rows(conn: psycopg.Connection, study_id: int, part: int, parts: int) -> list:
+def _judgment_rows(conn: psycopg.Connection, study_id: int, raters: list[int]) -> list:
     # Django's cursors bind on the client and get results as text (bytea as hex, twice the
     # bytes); a plain psycopg cursor takes them in binary.
     with psycopg.Cursor(conn) as cursor:
-        params = {"study": study_id, "part": part, "parts": parts}
-        cursor.execute(JUDGMENTS_SQL, params, binary=True)
+        cursor.execute(JUDGMENTS_SQL, {"study": study_id, "raters": raters}, binary=True)
         return cursor.fetchall()
+
+
+def _study_raters(conn: psycopg.Connection, study_id: int) -> list[int]:
+    return [row[0] for row in conn.execute(RATERS_SQL, {"study": study_id})]
 
 
 def _snapshot_connection(snapshot: str | None = None) -> psycopg.Connection:
@@ -89,9 +107,9 @@ def _snapshot_connection(snapshot: str | None = None) -> psycopg.Connection:
     return conn
 
 
-def _helper(snapshot: str, study_id: int, part: int, parts: int) -> list:
+def _helper(snapshot: str, study_id: int, raters: list[int]) -> list:
     with _snapshot_connection(snapshot) as conn:
-        return _judgment_rows(conn, study_id, part, parts)
+        return _judgment_rows(conn, study_id, raters)
 
 
 def _pairs_helper(snapshot: str, study_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -101,17 +119,21 @@ def _pairs_helper(snapshot: str, study_id: int) -> tuple[np.ndarray, np.ndarray]
 
 def read_study_arrays(study_id: int, readers: int | None = None) -> JudgmentArrays:
     """Inside a transaction (atomic block) everything is read on Django's connection, so
-    the report sees that transaction's own writes; otherwise by `readers` connections."""
+    the report sees that transaction's own writes; otherwise by `readers` connections that
+    share one snapshot, each taking every `readers`-th rater."""
     connection.ensure_connection()
     readers = max(1, readers or settings.NEURONJUDGE_REPORT_READERS)
     if connection.in_atomic_block or readers == 1:
         conn = connection.connection
-        return _arrays(_judgment_rows(conn, study_id, 0, 1), *_pairs(conn, study_id))
+        raters = _study_raters(conn, study_id)
+        return _arrays(_judgment_rows(conn, study_id, raters), *_pairs(conn, study_id))
     with _snapshot_connection() as leader, ThreadPoolExecutor(readers) as pool:
         snapshot = leader.execute("SELECT pg_export_snapshot()").fetchone()[0]
         pairs = pool.submit(_pairs_helper, snapshot, study_id)
-        helpers = [pool.submit(_helper, snapshot, study_id, p, readers) for p in range(1, readers)]
-        rows = _judgment_rows(leader, study_id, 0, readers)
+        raters = _study_raters(leader, study_id)
+        shares = [raters[part::readers] for part in range(readers)]
+        helpers = [pool.submit(_helper, snapshot, study_id, share) for share in shares[1:]]
+        rows = _judgment_rows(leader, study_id, shares[0])
         for helper in helpers:  # the leader's transaction stays open until they are done
             rows += helper.result()
         pair_ids, pair_neurons = pairs.result()

@@ -91,18 +91,27 @@ def unit_cell_counts(
     items and 36 pairs.
     """
     units = np.asarray(units, dtype=np.int64)
-    counts = np.empty((n_units, len(pairs), 4), dtype=np.float32)
+    by_pair = np.empty((len(pairs), n_units, 4), dtype=np.float32)  # contiguous per pair
     # One of 9 codes per (item, pair): 3 * first + second over votes shifted to 0 (missing),
     # 1 (no), 2 (yes); counted per unit with no masking, then the 4 yes/no cells are kept.
+    # A pair is counted over the items its sparser rater judged (annotators who judged a
+    # fifth of the study, or fifty items) when that is less than half of them.
     shifted = [col.astype(np.int64) + 1 for col in votes.T]
     as_first = [units * 9 + 3 * col for col in shifted]
+    judged = [np.flatnonzero(col) for col in shifted]
     cell_codes = [3 * YES_CODE + YES_CODE, 3 * YES_CODE + NO_CODE, 3 * NO_CODE + YES_CODE]
     cell_codes.append(3 * NO_CODE + NO_CODE)
     for p, (i, j) in enumerate(pairs):
-        codes = as_first[i] + shifted[j]
+        rows = min(judged[i], judged[j], key=len)
+        if 2 * len(rows) < len(votes):
+            codes = as_first[i][rows] + shifted[j][rows]
+        else:
+            codes = as_first[i] + shifted[j]
         nine = np.bincount(codes, minlength=n_units * 9).reshape(n_units, 9)
-        counts[:, p, :] = nine[:, cell_codes]
-    return counts
+        by_pair[p] = nine[:, cell_codes]
+    # One transposing copy: writing each pair straight into (units, pairs, 4) strided by
+    # pairs cost 5 ms a pair at 100,000 units.
+    return np.ascontiguousarray(by_pair.transpose(1, 0, 2))
 
 
 def group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:

@@ -31,3 +31,15 @@ def test_hand_table_for_one_pair():
     votes = np.array([[1, 1], [1, 0], [0, 1], [0, 0], [0, 0], [-1, 1]], dtype=np.int8)
     got = unit_cell_counts(votes, [(0, 1)], np.zeros(6, dtype=np.int64), 1)
     assert got.tolist() == [[[1, 1, 1, 2]]]  # a, b, c, d; the missing vote counts nowhere
+
+
+def test_counts_match_when_a_rater_judged_few_items():
+    # A crowd annotator who judged a tenth of the items: the pair is counted over those only.
+    rng = np.random.default_rng(8)
+    votes = rng.choice(np.array([0, 1], dtype=np.int8), size=(500, 4))
+    votes[rng.random(500) < 0.9, 2] = -1
+    votes[rng.random(500) < 0.3, 3] = -1
+    units = rng.integers(0, 80, size=500)
+    pairs = upper_pairs(4)
+    got = unit_cell_counts(votes, pairs, units, 80)
+    np.testing.assert_array_equal(got, one_hot_reference(votes, pairs, units, 80))
