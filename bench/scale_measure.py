@@ -12,6 +12,7 @@ cost, but no network or gunicorn. Results: printed, and JSON + query plans in va
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -274,9 +275,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
     scale_env.setup()
+    from django.urls import get_resolver
+
     from annotate.models import Study
 
     study = Study.objects.get(name=args.study)
+    get_resolver().url_patterns  # noqa: B018
+    gc.freeze()  # as gunicorn.conf.py does in every web worker once Django is loaded
     OUT.mkdir(parents=True, exist_ok=True)
     results = {}
     for section in args.only.split(","):
