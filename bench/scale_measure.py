@@ -133,6 +133,26 @@ def fresh_annotator(study):
     return client
 
 
+def remove_annotators(user_ids: list) -> None:
+    """Take the bench annotators out again, their leases given back to the units, so that
+    repeated runs do not add three raters each to the study's report."""
+    from collections import Counter
+
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.db.models import F
+
+    from annotate.models import Assignment, Unit
+
+    with transaction.atomic():
+        held = Assignment.objects.filter(annotator_id__in=user_ids, is_gold=False).exclude(
+            state=Assignment.State.EXPIRED
+        )
+        for unit_id, n in Counter(held.values_list("unit_id", flat=True)).items():
+            Unit.objects.filter(pk=unit_id).update(claimed=F("claimed") - n)
+        get_user_model().objects.filter(pk__in=user_ids).delete()  # rater, judgments, leases
+
+
 def post_json(client, url: str, body: dict) -> dict:
     response = client.post(url, json.dumps(body), content_type="application/json")
     check_ok(response)
@@ -163,6 +183,7 @@ def measure_annotation(study, repeat: int) -> dict:
         post_json(client, f"{base}/submit/", body)
         submit_ms.append((time.perf_counter() - started) * 1000)
     plans["next"] = slowest_selects(lambda: post_json(clients[0], f"{base}/next/", {"prefetch": 1}))
+    remove_annotators([client.session["_auth_user_id"] for client in clients])
     return {
         "next": {**summary(next_ms[2:]), "explain": plans["next"]},
         "submit": summary(submit_ms[2:]),
