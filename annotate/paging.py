@@ -28,11 +28,7 @@ def layer_counts(neurons: QuerySet, cache_name: str | None = None) -> dict[str, 
     if cache_name is None:
         return dict(neurons.order_by().values_list("layer").annotate(n=Count("id")))
     key = f"layer-counts:{cache_name}:{neuron_changes()}"
-    counts = cache.get(key)
-    if counts is None:
-        counts = layer_counts(neurons)
-        cache.set(key, counts, COUNTS_CACHE_SECONDS)
-    return counts
+    return cache.get_or_set(key, lambda: layer_counts(neurons), COUNTS_CACHE_SECONDS)
 
 
 class LayerOrderedNeurons:

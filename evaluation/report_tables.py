@@ -29,12 +29,9 @@ def _runs_key(study: Study) -> str:
 
 def cached_run_times(study: Study) -> list[dict]:
     """`run_times`, cached: the human spans aggregate every human judgment of the study."""
-    key = f"run-times:{_runs_key(study)}"
-    rows = cache.get(key)
-    if rows is None:
-        rows = run_times(study)
-        cache.set(key, rows, CACHE_SECONDS)
-    return rows
+    return cache.get_or_set(
+        f"run-times:{_runs_key(study)}", lambda: run_times(study), CACHE_SECONDS
+    )
 
 
 def study_report_with_runs_json(study: Study, request: ReportRequest) -> bytes:

@@ -206,11 +206,11 @@ def compute_study_report(study: Study, request: ReportRequest) -> dict:
 def cached_json(key: str, build) -> bytes:
     """`build()` encoded as compact JSON, kept in the cache as bytes: a cached report read
     as bytes skips unpickling and re-encoding 1-2 MB of figures (0.2 s at 500,000 pairs)."""
-    body = cache.get(key)
-    if body is None:
-        body = json.dumps(build(), default=str, separators=(",", ":")).encode()
-        cache.set(key, body, CACHE_SECONDS)
-    return body
+
+    def encode() -> bytes:
+        return json.dumps(build(), default=str, separators=(",", ":")).encode()
+
+    return cache.get_or_set(key, encode, CACHE_SECONDS)
 
 
 def report_cache_key(study: Study, request: ReportRequest) -> str:
