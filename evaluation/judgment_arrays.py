@@ -10,6 +10,7 @@ array_agg by itself.
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ from django.conf import settings
 from django.db import connection
 
 from evaluation.models import Verdict
+
+log = logging.getLogger(__name__)
 
 VERDICTS = list(Verdict.values)
 _VERDICT_CODE = "CASE verdict {} END".format(
@@ -100,10 +103,14 @@ def _snapshot_connection(snapshot: str | None = None) -> psycopg.Connection:
     """A connection of our own, configured like Django's, in a read-only repeatable-read
     transaction: a new snapshot, or the one a leader exported."""
     conn = psycopg.connect(**connection.get_connection_params())
-    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-    conn.read_only = True
-    if snapshot is not None:  # the first statement of the transaction
-        conn.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+    try:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        if snapshot is not None:  # the first statement of the transaction
+            conn.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -124,9 +131,22 @@ def read_study_arrays(study_id: int, readers: int | None = None) -> JudgmentArra
     connection.ensure_connection()
     readers = max(1, readers or settings.NEURONJUDGE_REPORT_READERS)
     if connection.in_atomic_block or readers == 1:
-        conn = connection.connection
-        raters = _study_raters(conn, study_id)
-        return _arrays(_judgment_rows(conn, study_id, raters), *_pairs(conn, study_id))
+        return _read_on_django_connection(study_id)
+    try:
+        return _read_in_parallel(study_id, readers)
+    except psycopg.OperationalError:  # e.g. max_connections reached: slower, not broken
+        log.warning("parallel read of study %s failed; reading on one connection", study_id,
+                    exc_info=True)  # fmt: skip
+        return _read_on_django_connection(study_id)
+
+
+def _read_on_django_connection(study_id: int) -> JudgmentArrays:
+    conn = connection.connection
+    raters = _study_raters(conn, study_id)
+    return _arrays(_judgment_rows(conn, study_id, raters), *_pairs(conn, study_id))
+
+
+def _read_in_parallel(study_id: int, readers: int) -> JudgmentArrays:
     with _snapshot_connection() as leader, ThreadPoolExecutor(readers) as pool:
         snapshot = leader.execute("SELECT pg_export_snapshot()").fetchone()[0]
         pairs = pool.submit(_pairs_helper, snapshot, study_id)

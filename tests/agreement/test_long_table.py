@@ -121,3 +121,24 @@ def test_readers_on_a_shared_snapshot_return_each_judgment_once(make_study, anno
     assert len(one.item) == 45 and sorted(one.pair_ids.tolist()) == [p.pk for p in pairs]
     for readers in (2, 3, 7):
         assert rows(read_study_arrays(study.pk, readers=readers)) == rows(one)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_read_falls_back_to_one_connection_when_no_other_opens(
+    make_study, annotators, monkeypatch, caplog
+):
+    import psycopg
+
+    from evaluation import judgment_arrays
+
+    study = make_study(neurons=2, k=2)
+    rater = Rater.objects.create(name="alice", kind="human", user=annotators["alice"])
+    for pair in NeuronImage.objects.filter(neuron__study=study):
+        Judgment.objects.create(rater=rater, neuron_image=pair, verdict="yes")
+
+    def refused(*args, **kwargs):
+        raise psycopg.OperationalError("too many clients already")
+
+    monkeypatch.setattr(judgment_arrays, "_snapshot_connection", refused)
+    arrays = judgment_arrays.read_study_arrays(study.pk, readers=2)
+    assert len(arrays.item) == 4 and "reading on one connection" in caplog.text
