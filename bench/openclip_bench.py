@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from annotate.demo_images import COLORS, SHAPES, TEXTURES, render  # noqa: E402
-from evaluation.raters.base import Pair, RaterContext, StageTimer  # noqa: E402
+from evaluation.raters.base import MemoryVectorCache, Pair, RaterContext, StageTimer  # noqa: E402
 from evaluation.raters.clip_encoder import ClipEncoder, pick_device  # noqa: E402
 from evaluation.raters.clip_spec import ClipSpec  # noqa: E402
 from evaluation.raters.openclip import (  # noqa: E402
@@ -50,20 +50,6 @@ class MemoryImages:
 
     def read(self, sha256: str) -> bytes:
         return self.blobs[sha256]
-
-
-class MemoryCache:
-    def __init__(self) -> None:
-        self.store: dict[tuple[str, str, str], np.ndarray] = {}
-
-    def get_many(self, model_key, kind, keys):
-        return {
-            k: self.store[model_key, kind, k] for k in keys if (model_key, kind, k) in self.store
-        }
-
-    def put_many(self, model_key, kind, vectors):
-        for key, vector in vectors.items():
-            self.store[model_key, kind, key] = np.asarray(vector, dtype="<f4")
 
 
 def load_neurons(path: Path, count: int) -> list[tuple[str, int, str]]:
@@ -100,7 +86,7 @@ def neuronjudge(encoder, neurons, images, blobs, concepts, args) -> tuple[float,
         images=MemoryImages(blobs),
         timer=StageTimer(),
         concepts=concepts,
-        cache=MemoryCache(),
+        cache=MemoryVectorCache(),
         device=encoder.device,
         batch_size=args.batch_size,
     )

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Pair:
@@ -37,6 +39,23 @@ class VectorCache(Protocol):
     def get_many(self, model_key: str, kind: str, keys: Sequence[str]) -> dict[str, Any]: ...
 
     def put_many(self, model_key: str, kind: str, vectors: dict[str, Any]) -> None: ...
+
+
+class MemoryVectorCache:
+    """A VectorCache in this process's memory, for raters used without Django (benchmarks,
+    tests, notebooks); vectors are kept as little-endian float32, like the database cache."""
+
+    def __init__(self) -> None:
+        self.store: dict[tuple[str, str, str], np.ndarray] = {}
+
+    def get_many(self, model_key: str, kind: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        return {
+            k: self.store[model_key, kind, k] for k in keys if (model_key, kind, k) in self.store
+        }
+
+    def put_many(self, model_key: str, kind: str, vectors: dict[str, Any]) -> None:
+        for key, vector in vectors.items():
+            self.store[model_key, kind, key] = np.asarray(vector, dtype="<f4")
 
 
 class StageTimer:

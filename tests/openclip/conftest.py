@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-import numpy as np
 import pytest
 
 from evaluation.raters.base import RaterContext, StageTimer
@@ -30,20 +29,6 @@ class MemoryImages:
     def read(self, sha256: str) -> bytes:
         self.reads += 1
         return self.blobs[sha256]
-
-
-class MemoryCache:
-    def __init__(self) -> None:
-        self.store: dict[tuple[str, str, str], np.ndarray] = {}
-
-    def get_many(self, model_key, kind, keys):
-        return {
-            k: self.store[(model_key, kind, k)] for k in keys if (model_key, kind, k) in self.store
-        }
-
-    def put_many(self, model_key, kind, vectors):
-        for k, v in vectors.items():
-            self.store[(model_key, kind, k)] = np.asarray(v, dtype="<f4")
 
 
 def tiny_encoder(seed: int = 0, name: str = "tiny"):

@@ -9,11 +9,11 @@ import pytest
 import torch
 from PIL import Image
 
-from evaluation.raters.base import Pair
+from evaluation.raters.base import MemoryVectorCache, Pair
 from evaluation.raters.clip_encoder import encode_text_truncated
 from evaluation.raters.openclip import ConceptProportionRater, EmbeddingSimilarityRater
 from tests.conftest import png_bytes
-from tests.openclip.conftest import MemoryCache, MemoryImages, tiny_encoder
+from tests.openclip.conftest import MemoryImages, tiny_encoder
 
 CONCEPTS = ["red", "green", "blue", "dog", "a striped yellow square", "sky", "car", "tree"]
 
@@ -125,7 +125,7 @@ def test_results_do_not_depend_on_batch_size(context_factory, batch_size):
 def test_cache_is_hit_on_rerun_and_shared_by_cp_and_es(context_factory):
     images = MemoryImages()
     pairs = _pairs(images, n=10)
-    cache = MemoryCache()
+    cache = MemoryVectorCache()
     first = tiny_encoder()
     EmbeddingSimilarityRater({"threshold": 0.1}, first).rate(
         pairs, context_factory(images, cache=cache)
