@@ -93,7 +93,7 @@ class RunSerializer(serializers.ModelSerializer):
 
 class JudgmentSerializer(serializers.ModelSerializer):
     neuron = serializers.IntegerField(source="neuron_image.neuron_id", read_only=True)
-    study = serializers.IntegerField(source="neuron_image.neuron.study_id", read_only=True)
+    study = serializers.IntegerField(source="study_id", read_only=True)
     rank = serializers.IntegerField(source="neuron_image.rank", read_only=True)
 
     class Meta:

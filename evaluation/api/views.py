@@ -104,6 +104,6 @@ class JudgmentViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return (
             visible_judgments(self.request.user)
-            .select_related("neuron_image__neuron")
+            .select_related("neuron_image")
             .order_by("id")
         )
