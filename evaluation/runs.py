@@ -273,6 +273,10 @@ def do_cancel_run(run_id: int) -> bool:
     return bool(cancelled)
 
 
+def run_is_planned(run_id: int) -> bool:
+    return RunChunk.objects.filter(run_id=run_id).exists()
+
+
 def do_resume_run(run_id: int) -> list[int]:
     """Put a failed or cancelled run back in the queue; pairs already judged are kept."""
     EvaluationRun.objects.filter(

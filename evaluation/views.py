@@ -16,7 +16,7 @@ from evaluation.api.start import QueueUnavailable, do_start_run
 from evaluation.forms import StartRunForm
 from evaluation.models import EvaluationRun
 from evaluation.rater_configs import do_get_rater
-from evaluation.runs import RunConflict, do_cancel_run, do_resume_run
+from evaluation.runs import RunConflict, do_cancel_run
 
 
 def run_status(run: EvaluationRun) -> dict:
@@ -93,8 +93,7 @@ def cancel(request: HttpRequest, run_id: int) -> HttpResponse:
 @staff_member_required
 @require_POST
 def resume(request: HttpRequest, run_id: int) -> HttpResponse:
-    from tasks.evaluation import requeue_chunks
-    from tasks.evaluation import start_run as start_task
+    from tasks.evaluation import resume_run
 
     run = get_object_or_404(EvaluationRun, pk=run_id)
     if run.status not in ("failed", "cancelled"):
@@ -102,11 +101,6 @@ def resume(request: HttpRequest, run_id: int) -> HttpResponse:
             request, f"Run {run.pk} is {run.status}; only failed or cancelled runs resume."
         )
         return redirect("study-detail", study_id=run.study_id)
-    planned = run.chunks.exists()
-    chunk_ids = do_resume_run(run.pk)
-    if planned:
-        requeue_chunks(chunk_ids)
-    else:  # cancelled before a worker planned it
-        start_task.delay(run.pk)
+    resume_run(run.pk)
     messages.success(request, f"Run {run.pk} resumed.")
     return redirect("study-detail", study_id=run.study_id)

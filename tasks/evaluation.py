@@ -61,6 +61,18 @@ def enqueue_run(run_id: int) -> None:
     transaction.on_commit(lambda: start_run.delay(run_id))
 
 
+def resume_run(run_id: int) -> list[int]:
+    """Put a failed or cancelled run back to work: its unfinished chunks to the workers, or
+    the run to planning if it was cancelled before a worker planned it. Returns the chunks."""
+    planned = runs.run_is_planned(run_id)
+    chunk_ids = runs.do_resume_run(run_id)
+    if planned:
+        requeue_chunks(chunk_ids)
+    else:
+        start_run.delay(run_id)
+    return chunk_ids
+
+
 def requeue_chunks(chunk_ids: list[int]) -> None:
     for chunk_id in chunk_ids:
         rate_chunk.delay(chunk_id)

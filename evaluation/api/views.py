@@ -14,7 +14,7 @@ from evaluation.api.filters import JudgmentFilter, RaterFilter, RunFilter
 from evaluation.api.serializers import JudgmentSerializer, RaterSerializer, RunSerializer
 from evaluation.api.start import do_start_run
 from evaluation.models import EvaluationRun, Rater
-from evaluation.runs import RunConflict, do_cancel_run, do_resume_run
+from evaluation.runs import RunConflict, do_cancel_run
 
 
 class RaterViewSet(
@@ -77,7 +77,7 @@ class RunViewSet(
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         """Queue a failed or cancelled run again; pairs already judged are skipped."""
-        from tasks.evaluation import requeue_chunks, start_run
+        from tasks.evaluation import resume_run
 
         run = self.get_object()
         if run.status not in ("failed", "cancelled"):
@@ -85,12 +85,7 @@ class RunViewSet(
                 {"detail": f"Run {run.pk} is {run.status}; only failed or cancelled runs resume."},
                 status=status.HTTP_409_CONFLICT,
             )
-        planned = run.chunks.exists()
-        chunk_ids = do_resume_run(run.pk)
-        if planned:
-            requeue_chunks(chunk_ids)
-        else:  # cancelled before a worker planned it
-            start_run.delay(run.pk)
+        resume_run(run.pk)
         run.refresh_from_db()
         return Response(self.get_serializer(run).data)
 
@@ -102,8 +97,4 @@ class JudgmentViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = JudgmentFilter
 
     def get_queryset(self):
-        return (
-            visible_judgments(self.request.user)
-            .select_related("neuron_image")
-            .order_by("id")
-        )
+        return visible_judgments(self.request.user).select_related("neuron_image").order_by("id")

@@ -17,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--failed-only", action="store_true", help="leave cancelled runs")
 
     def handle(self, *args, **opts):
-        from tasks.evaluation import requeue_chunks, start_run
+        from tasks.evaluation import requeue_chunks, resume_run
 
         statuses = (
             [RunStatus.FAILED] if opts["failed_only"] else [RunStatus.FAILED, RunStatus.CANCELLED]
@@ -26,12 +26,7 @@ class Command(BaseCommand):
         if opts["run_ids"]:
             todo = todo.filter(pk__in=opts["run_ids"])
         for run in todo:
-            planned = run.chunks.exists()
-            chunk_ids = runs.do_resume_run(run.pk)
-            if planned:
-                requeue_chunks(chunk_ids)
-            else:
-                start_run.delay(run.pk)
+            chunk_ids = resume_run(run.pk)
             self.stdout.write(f"run {run.pk} resumed ({len(chunk_ids)} chunk(s) to go)")
         stale = runs.stale_chunk_ids()
         requeue_chunks(stale)
