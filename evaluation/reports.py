@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,12 +17,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.shortcuts import get_object_or_404
 
+from annotate.annotation import quality
 from annotate.models import NeuronImage, Study
 from evaluation.agreement import ReportOptions, build_report
 from evaluation.judgment_arrays import VERDICTS, read_study_arrays
 from evaluation.models import Rater
-
-log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 24 * 3600
 CACHE_VERSION = 3  # bump whenever the report's shape changes: cached reports of the old shape
@@ -134,23 +132,12 @@ def judgment_fingerprint(study: Study) -> str:
 
 
 def _gold_by_name(study: Study, raters: dict[int, Rater]) -> dict[str, tuple[float, int]]:
-    """name -> (gold accuracy, known pairs answered), from the annotation area; {} if absent."""
-    try:
-        from annotate.annotation import quality
-    except ImportError:
+    """name -> (gold accuracy, known pairs answered); {} when the study has no known answers."""
+    if not _has_known_answers(study):
         return {}
-    try:
-        if not _has_known_answers(study):
-            return {}
-        if hasattr(quality, "gold_tally"):
-            tally = quality.gold_tally(study)  # rater id -> (right, answered)
-        else:
-            tally = {i: (acc, 1) for i, acc in quality.gold_accuracy(study).items()}
-    except Exception:  # the annotation schema may be absent or mid-migration
-        log.warning("gold accuracy unavailable for study %s", study.pk, exc_info=True)
-        return {}
+    tally = quality.gold_tally(study)  # rater id -> (right, answered)
     return {
-        raters[i].name: (right / total, total if hasattr(quality, "gold_tally") else 0)
+        raters[i].name: (right / total, total)
         for i, (right, total) in tally.items()
         if i in raters and total
     }
