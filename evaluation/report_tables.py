@@ -19,25 +19,25 @@ from evaluation.reports import (
 )
 
 
-def _runs_key(study: Study) -> str:
-    """Changes when a judgment changes (human spans) or a run of the study finishes."""
+def _finished_runs_stamp(study: Study) -> str:
+    """Changes when a run of the study finishes."""
     done = EvaluationRun.objects.filter(study=study, status=RunStatus.DONE)
     runs = done.aggregate(n=Count("id"), last=Max("finished_at"))
-    last = runs["last"].timestamp() if runs["last"] else 0
-    return f"{study.pk}:{judgment_fingerprint(study)}:{runs['n']}:{last}"
+    return f"{runs['n']}:{runs['last'].timestamp() if runs['last'] else 0}"
 
 
 def cached_run_times(study: Study) -> list[dict]:
-    """`run_times`, cached: the human spans aggregate every human judgment of the study."""
-    return cache.get_or_set(
-        f"run-times:{_runs_key(study)}", lambda: run_times(study), CACHE_SECONDS
-    )
+    """`run_times`, cached until a judgment changes (the human spans aggregate every human
+    judgment of the study) or a run finishes."""
+    key = f"run-times:{study.pk}:{judgment_fingerprint(study)}:{_finished_runs_stamp(study)}"
+    return cache.get_or_set(key, lambda: run_times(study), CACHE_SECONDS)
 
 
 def study_report_with_runs_json(study: Study, request: ReportRequest) -> bytes:
     """report.json's body: the report, the study and its run times, cached as bytes until a
     judgment changes or a run finishes."""
-    key = f"{cache_key(study, request, judgment_fingerprint(study))}:with-runs:{_runs_key(study)}"
+    key = cache_key(study, request, judgment_fingerprint(study))
+    key += f":with-runs:{_finished_runs_stamp(study)}"
     return cached_json(
         key,
         lambda: (
