@@ -8,7 +8,9 @@ estimated:
 - ratio (plug-in) estimators, consistent and nearly unbiased for samples of fair size but
   not exactly unbiased: precision, F1, IoU, correlation, cosine, and AUPRC (the weighted
   average precision, i.e. precision at each positive's threshold estimated by weighted
-  counts and averaged over the rated positives with their weights).
+  counts and averaged over the rated positives with their weights). AUPRC has the largest
+  small-sample bias, upward: the few concept images far below the top that lower it are
+  often not drawn. It shrinks as more images are rated.
 The inclusion probabilities must be those of the design that drew the images (e.g. 1 for
 the top-k, m / (|D| - k) for a uniform draw from the rest), each image at most once.
 """
