@@ -42,7 +42,13 @@ def _column_blocks(n_cols: int, block: int):
 
 def _rows(x: np.ndarray, cols: slice) -> np.ndarray:
     """Columns `cols` of x as contiguous rows (float32 kept as is, for a fast sort)."""
-    return np.ascontiguousarray(x[:, cols].T)
+    rows = np.ascontiguousarray(x[:, cols].T)
+    if rows.dtype == bool:
+        rows = rows.astype(np.float32)
+    if not np.isfinite(rows).all():
+        bad = int(np.argwhere(~np.isfinite(rows))[0][0]) + cols.start
+        raise ValueError(f"NaN or infinite value in column {bad}")
+    return rows
 
 
 def summarise_activations(

@@ -123,3 +123,15 @@ def test_bad_alpha_and_shapes_are_refused():
         probe_metrics(a, np.hstack([c, c]))
     with pytest.raises(ValueError, match="2-D"):
         probe_metrics(A, C)
+
+
+def test_integer_and_boolean_inputs_are_numbers_and_nan_is_refused():
+    activations, concepts = _tied_case(seed=5)
+    want = probe_metrics(activations, (concepts >= 0.5).astype(float), 0.05)
+    for kind in (bool, np.int64):
+        got = probe_metrics(activations, (concepts >= 0.5).astype(kind), 0.05)
+        for name in METRIC_NAMES:
+            np.testing.assert_allclose(got[name], want[name], atol=1e-12, err_msg=name)
+    concepts[3, 7] = np.nan
+    with pytest.raises(ValueError, match="column 7"):
+        probe_metrics(activations, concepts, 0.05, block_cols=5)

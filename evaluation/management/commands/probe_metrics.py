@@ -27,7 +27,7 @@ def load_matrix(path: str) -> np.ndarray:
         raise CommandError(f"{path}: not a readable .npy array ({exc})") from exc
     if array.ndim != 2:
         raise CommandError(f"{path}: must be 2-D [images, columns], has shape {array.shape}")
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+    if array.dtype.kind not in "biuf":
         raise CommandError(f"{path}: must hold numbers, has dtype {array.dtype}")
     _check_finite(path, array)
     return array
