@@ -113,6 +113,10 @@ def counted_flops(fn) -> int:
     return counter.get_total_flops()
 
 
+def datasheet_peak(device_name: str) -> float | None:
+    return next((peak for key, peak in DATASHEET_TFLOPS if key in device_name), None)
+
+
 def peaks(device: str, size: int) -> dict:
     """The datasheet peak where the GPU is known, and a large matmul's measured rate."""
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
@@ -123,9 +127,7 @@ def peaks(device: str, size: int) -> dict:
     _, seconds = timed(lambda: [a @ b for _ in range(reps)])
     name = torch.cuda.get_device_name() if device == "cuda" else platform.processor() or "CPU"
     override = os.environ.get("GPU_PEAK_TFLOPS")
-    sheet = float(override) if override else None
-    if sheet is None and device == "cuda":
-        sheet = next((peak for key, peak in DATASHEET_TFLOPS if key in name), None)
+    sheet = float(override) if override else datasheet_peak(name) if device == "cuda" else None
     return {
         "device_name": name,
         "datasheet_tflops": sheet,

@@ -40,9 +40,12 @@ fetch_wheels() {
     fi
 }
 
-# Install, with --no-deps and without the index, only what this Python cannot import yet.
+# Install, with --no-deps and without the index, only what this Python cannot import yet,
+# into a folder of its own that goes on PYTHONPATH.
 install_missing() {
-    local missing=() line name module
+    local missing=() line name module target
+    target=$ROOT/bench/out/gpu-site-$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    export PYTHONPATH=$target${PYTHONPATH:+:$PYTHONPATH}
     while read -r line; do
         [[ -z $line || $line == \#* ]] && continue
         name=${line%%==*}
@@ -56,11 +59,8 @@ install_missing() {
             "and copy .whl/ along with the checkout" >&2
         exit 1
     fi
-    local target
-    target=$WHEELS/site-$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
     "$PYTHON" -m pip install -q --no-index --no-deps --find-links "$WHEELS" --target "$target" \
         --upgrade "${missing[@]}"
-    export PYTHONPATH=$target${PYTHONPATH:+:$PYTHONPATH}
 }
 
 if [[ ${1:-} == --fetch-wheels ]]; then
