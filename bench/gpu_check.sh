@@ -69,4 +69,4 @@ if [[ ${1:-} == --fetch-wheels ]]; then
 fi
 install_missing
 export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH} HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-exec timeout "${GPU_CHECK_TIMEOUT:-600}" "$PYTHON" "$ROOT/bench/gpu_check.py" "$@"
+exec timeout "${GPU_CHECK_TIMEOUT:-480}" "$PYTHON" "$ROOT/bench/gpu_check.py" "$@"
