@@ -185,7 +185,7 @@ def openclip_workload(shape, device, data, peak) -> dict:
     warm = encoder()
     openclip_bench.neuronjudge(warm, neurons[:2], images, blobs, concepts[:64], args)
     ours = encoder()
-    (seconds, stages, _), seconds = timed(
+    (_, stages, _), seconds = timed(
         lambda: openclip_bench.neuronjudge(ours, neurons, images, blobs, concepts, args)
     )
     ref_n = min(len(neurons), shape["notebook_neurons"])
