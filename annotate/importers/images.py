@@ -47,13 +47,17 @@ class ManifestRow:
         return f"{self.layer}:{self.unit}"
 
 
-def check_manifest_rows(text: str, file: str, k: int) -> list[ManifestRow]:
-    """Rows that are well formed, rank in 1..k, safe paths, no rank or path given twice."""
+def check_manifest_rows(
+    text: str, file: str, k: int, path_column: str = "path"
+) -> list[ManifestRow]:
+    """Rows that are well formed, rank in 1..k, safe paths, no rank or path given twice.
+    With `path_column="sha256"` the images are named by their hash (already stored)."""
     problems = Problems()
     rows: list[ManifestRow] = []
     seen: dict[tuple, int] = {}
     paths: dict[str, str | ValueError] = {}
-    raw = iter_rows(text, file, ["layer", "unit", "rank", "path"], ["activation"], problems)
+    columns = ["layer", "unit", "rank", path_column]
+    raw = iter_rows(text, file, columns, ["activation"], problems)
     for line, values in raw:
         try:
             row = _manifest_row(line, *values, k=k, paths=paths)
@@ -135,11 +139,15 @@ def check_images(rows, archive, file: str, problems: Problems) -> dict[str, Imag
     return infos
 
 
-def do_import_images(study: Study, manifest: Source, images: Source) -> ImportReport:
-    """Attach each neuron's top-k images. Takes a row lock on the study for the import."""
+def do_import_images(study: Study, manifest: Source, images: Source | None) -> ImportReport:
+    """Attach each neuron's top-k images. Takes a row lock on the study for the import.
+
+    Without `images` the manifest names stored images by `sha256` instead of `path` (the
+    shape export_images writes), so a study's images can be given to another study."""
     file = source_name(manifest, "manifest.csv")
-    rows = check_manifest_rows(read_text(manifest, file), file, study.k)
-    archive = open_images(images)
+    column = "path" if images is not None else "sha256"
+    rows = check_manifest_rows(read_text(manifest, file), file, study.k, column)
+    archive = open_images(images, {row.path for row in rows})
     try:
         with transaction.atomic():
             study = Study.objects.select_for_update().get(pk=study.pk)

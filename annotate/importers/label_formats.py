@@ -6,6 +6,7 @@
   the file (one tally per layer, so `--layer`), units numbered from 1, score an IoU.
 - `dissect`: davidbau/dissect's `report.json`, `{"units": [{unit, label, cat, iou}]}`: no
   layer, units from 0.
+- `export`: NeuronJudge's own `export_labels`, `label_set,layer,unit,label,score`.
 - `dnd`: Describe-and-Dissect's `final_results.csv`, `Neuron ID,Label 1,Label 2,Label 3`:
   no layer; label 1 is the label, the others are kept as alternatives.
 
@@ -38,6 +39,7 @@ class LabelRow:
     score_name: str = ""
     category: str = ""
     alternatives: tuple[str, ...] = field(default_factory=tuple)
+    label_set: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,23 @@ def _read_dnd(text, file, layer, problems):
     )
 
 
+def _read_export(text, file, layer, problems):
+    parsed = iter_rows(text, file, ["label_set", "layer", "unit", "label", "score"], [], problems)
+    return _rows(
+        parsed,
+        file,
+        problems,
+        lambda line, label_set, lay, unit, label, score: LabelRow(
+            line,
+            check_layer(lay),
+            check_unit(unit),
+            check_label(label, "label"),
+            parse_float(score, "score"),
+            label_set=check_label(label_set, "label_set"),
+        ),
+    )
+
+
 FORMATS: dict[str, LabelFormat] = {
     f.name: f
     for f in (
@@ -185,6 +204,7 @@ FORMATS: dict[str, LabelFormat] = {
         LabelFormat("netdissect", "NetDissect-Lite tally.csv", True, _read_netdissect),
         LabelFormat("dissect", "davidbau/dissect report.json", True, _read_dissect),
         LabelFormat("dnd", "Describe-and-Dissect final_results.csv", True, _read_dnd),
+        LabelFormat("export", "NeuronJudge's export_labels", False, _read_export),
     )
 }
 
@@ -224,6 +244,7 @@ def detect_format(text: str, file: str) -> str:
 
 # Tried in this order: the first whose columns are all in the header wins.
 CSV_COLUMNS = {
+    "export": ["label_set", "layer", "unit", "label", "score"],
     "dnd": ["neuron id", "label 1"],
     "netdissect": ["unit", "category", "label", "score"],
     "clip_dissect": ["layer", "unit", "description", "similarity"],
@@ -273,10 +294,10 @@ def read_label_rows(
 
 
 def _unique(rows: list[LabelRow], file: str, problems: Problems) -> list[LabelRow]:
-    first_line: dict[tuple[str, int], int] = {}
+    first_line: dict[tuple[str | None, str, int], int] = {}
     kept = []
     for row in rows:
-        key = (row.layer, row.unit)
+        key = (row.label_set, row.layer, row.unit)
         if key in first_line:
             earlier = first_line[key]
             problems.add(file, row.line, f"{row.layer}:{row.unit} is already on line {earlier}")

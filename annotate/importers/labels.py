@@ -41,39 +41,45 @@ def do_import_labels(
     file = source_name(source, "labels.csv")
     rows, fmt = read_label_rows(read_text(source, file), file, fmt, layer)
     report = ImportReport("neuron", file, format=fmt, rows=len(rows))
+    groups: dict[str | None, list[LabelRow]] = {}
+    for row in rows:
+        groups.setdefault(row.label_set or label_set, []).append(row)
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study.pk)
-        try:
-            labels, created_set = do_get_label_set(study, label_set, method=fmt)
-        except ValueError as exc:
-            raise fail(file, str(exc)) from None
-        new, changed = _plan(labels, rows)
-        _refuse_relabelling_judged(changed, file)
-        copy_rows(
-            Neuron,
-            ["study", "label_set", "layer", "unit", "role", *FIELDS],
-            (
-                (study.pk, labels.pk, r.layer, r.unit, Neuron.Role.REAL, *_values(r))
-                for r in new
-            ),
-        )
-        Neuron.objects.bulk_update(
-            [Neuron(pk=pk, **dict(zip(FIELDS, _values(row), strict=True))) for row, pk in changed],
-            list(FIELDS),
-            batch_size=BATCH,
-        )
-        shared = _share_images(labels) if new else 0
+        for name, group in groups.items():
+            _import_label_set(study, name, group, fmt, file, report)
         layers = list(dict.fromkeys([*study.layers, *(row.layer for row in rows)]))
         if layers != study.layers:
             study.layers = layers
             study.save(update_fields=["layers"])
-    report.created, report.updated = len(new), len(changed)
-    report.unchanged = len(rows) - len(new) - len(changed)
+    report.unchanged = len(rows) - report.created - report.updated
+    return report
+
+
+def _import_label_set(study, name, rows, fmt, file, report) -> None:
+    try:
+        labels, created_set = do_get_label_set(study, name, method=fmt)
+    except ValueError as exc:
+        raise fail(file, str(exc)) from None
+    new, changed = _plan(labels, rows)
+    _refuse_relabelling_judged(changed, file)
+    copy_rows(
+        Neuron,
+        ["study", "label_set", "layer", "unit", "role", *FIELDS],
+        ((study.pk, labels.pk, r.layer, r.unit, Neuron.Role.REAL, *_values(r)) for r in new),
+    )
+    Neuron.objects.bulk_update(
+        [Neuron(pk=pk, **dict(zip(FIELDS, _values(row), strict=True))) for row, pk in changed],
+        list(FIELDS),
+        batch_size=BATCH,
+    )
+    report.created += len(new)
+    report.updated += len(changed)
     if created_set:
         report.notes.append(f"created label set {labels.name!r}")
+    shared = _share_images(labels) if new else 0
     if shared:
         report.notes.append(f"{shared:,} images shared from the study's other label sets")
-    return report
 
 
 def _plan(labels: LabelSet, rows: list[LabelRow]):
