@@ -57,8 +57,36 @@ class Study(models.Model):
         return self.name
 
 
+class LabelSet(models.Model):
+    """One method's (or configuration's) labels for a study's neurons.
+
+    A study compares label sets over the same units: each set has its own Neuron rows (a
+    label is judged on its own), while the images behind them are stored once.
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="label_sets")
+    name = models.CharField(max_length=200)
+    method = models.CharField(max_length=200, blank=True)
+    settings = models.JSONField(default=dict, blank=True)
+    notes = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "name"], name="labelset_unique_name")
+        ]
+        ordering = ["study_id", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Neuron(models.Model):
-    """A hidden unit and the label its dissection gave it.
+    """A hidden unit and the label one label set gave it.
+
+    `label_set` may be left out when writing: a database trigger then puts the neuron in
+    its study's first label set (creating one named after the study's method), so every
+    writer (ORM, bulk COPY, raw SQL) keeps working with one label set per study.
 
     Besides the real neurons a study may hold probe neurons for sanity checks: a generic
     label, a label shuffled in from another neuron, or another neuron's images under this
@@ -72,10 +100,18 @@ class Neuron(models.Model):
         CONTROL_IMAGES = "control_images", "Sanity: images from another neuron"
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="neurons")
+    label_set = models.ForeignKey(
+        LabelSet, on_delete=models.CASCADE, related_name="neurons", null=True, blank=True
+    )
     layer = models.CharField(max_length=200)
     unit = models.PositiveIntegerField()
     label = models.TextField()
     method_score = models.FloatField(null=True, blank=True)
+    score_name = models.CharField(
+        max_length=40, blank=True, help_text="What method_score is: similarity, iou, ..."
+    )
+    category = models.CharField(max_length=200, blank=True, help_text="e.g. NetDissect's")
+    alternatives = ArrayField(models.TextField(), default=list, blank=True)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.REAL)
     source = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="probes"
@@ -84,9 +120,12 @@ class Neuron(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["study", "layer", "unit"],
+                fields=["label_set", "layer", "unit"],
                 condition=Q(role="real"),
-                name="neuron_unique_unit_per_study",
+                name="neuron_unique_unit_per_label_set",
+            ),
+            models.CheckConstraint(
+                condition=Q(label_set__isnull=False), name="neuron_has_label_set"
             ),
             models.CheckConstraint(
                 condition=Q(role="real", source__isnull=True)

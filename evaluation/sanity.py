@@ -45,8 +45,8 @@ def _add_probe(source: Neuron, role: str, label: str, images, result: SanityResu
     if source.probes.filter(role=role).exists():
         return
     probe = Neuron.objects.create(
-        study=source.study, layer=source.layer, unit=source.unit, label=label, role=role,
-        source=source,
+        study=source.study, label_set_id=source.label_set_id, layer=source.layer,
+        unit=source.unit, label=label, role=role, source=source,
     )  # fmt: skip
     NeuronImage.objects.bulk_create(
         NeuronImage(neuron=probe, image_id=image_id, rank=rank, activation=activation)

@@ -15,7 +15,8 @@ class StudyFilter(django_filters.FilterSet):
 
 class NeuronFilter(django_filters.FilterSet):
     label = django_filters.CharFilter(lookup_expr="icontains")
+    label_set_name = django_filters.CharFilter(field_name="label_set__name")
 
     class Meta:
         model = Neuron
-        fields = ["study", "layer", "unit", "role", "label"]
+        fields = ["study", "label_set", "label_set_name", "layer", "unit", "role", "label"]

@@ -51,10 +51,18 @@ def report_dict(report) -> dict:
     return asdict(report) if is_dataclass(report) else dict(report)
 
 
-def import_labels(study, upload):
+def import_labels(study, upload, options: dict):
     from annotate.importers.labels import do_import_labels
 
-    return do_import_labels(study, upload)
+    return do_import_labels(
+        study, upload, label_set=options["label_set"], fmt=options["format"], layer=options["layer"]
+    )
+
+
+def import_judgments(study, upload, rater_kind: str, notes: str):
+    from evaluation.importers.judgments import do_import_judgments
+
+    return do_import_judgments(study, upload, rater_kind=rater_kind, notes=notes)
 
 
 def import_concept_set(name: str, upload):

@@ -3,7 +3,8 @@
 from django.db import transaction
 from rest_framework import serializers
 
-from annotate.models import ConceptSet, Neuron, NeuronImage, Study
+from annotate.importers.label_formats import FORMATS
+from annotate.models import ConceptSet, LabelSet, Neuron, NeuronImage, Study
 
 
 class ConceptSetSerializer(serializers.ModelSerializer):
@@ -25,8 +26,18 @@ class ConceptSetDetailSerializer(ConceptSetSerializer):
         read_only_fields = fields
 
 
+class LabelSetSerializer(serializers.ModelSerializer):
+    neurons = serializers.IntegerField(read_only=True, source="neuron_count")
+
+    class Meta:
+        model = LabelSet
+        fields = ["id", "name", "method", "settings", "notes", "neurons", "created"]
+        read_only_fields = fields
+
+
 class StudySerializer(serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    label_sets = LabelSetSerializer(many=True, read_only=True)
     concept_set = serializers.PrimaryKeyRelatedField(
         queryset=ConceptSet.objects.all(), allow_null=True, required=False
     )
@@ -46,9 +57,10 @@ class StudySerializer(serializers.ModelSerializer):
             "notes",
             "owner",
             "is_demo",
+            "label_sets",
             "created",
         ]
-        read_only_fields = ["id", "layers", "owner", "is_demo", "created"]
+        read_only_fields = ["id", "layers", "owner", "is_demo", "label_sets", "created"]
         extra_kwargs = {
             "k": {"min_value": 1, "max_value": 100},
             "overlap": {"min_value": 1, "max_value": 1000},
@@ -82,10 +94,14 @@ class NeuronSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "study",
+            "label_set",
             "layer",
             "unit",
             "label",
             "method_score",
+            "score_name",
+            "category",
+            "alternatives",
             "role",
             "source",
             "images",
@@ -94,7 +110,27 @@ class NeuronSerializer(serializers.ModelSerializer):
 
 
 class LabelImportSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="CLIP-Dissect or MILAN CSV (layer,unit,description...)")
+    file = serializers.FileField(
+        help_text="A label file: CLIP-Dissect, MILAN, NetDissect tally.csv, dissect "
+        "report.json, Describe-and-Dissect final_results.csv, or export_labels' CSV"
+    )
+    label_set = serializers.CharField(
+        max_length=200, required=False, help_text="Label set to import into (default: first)"
+    )
+    format = serializers.ChoiceField(
+        choices=sorted(FORMATS), required=False, help_text="Default: detected from the header"
+    )
+    layer = serializers.CharField(
+        max_length=200, required=False, help_text="For formats that do not name the layer"
+    )
+
+
+class JudgmentImportSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="CSV or JSON Lines: rater,layer,unit,rank,verdict[,score][,label_set]"
+    )
+    rater_kind = serializers.CharField(required=False, default="human")
+    notes = serializers.CharField(required=False, default="", allow_blank=True)
 
 
 class ImageImportSerializer(serializers.Serializer):

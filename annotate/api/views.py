@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import F, Func, IntegerField, Prefetch
+from django.db.models import Count, F, Func, IntegerField, Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -19,11 +19,12 @@ from annotate.api.serializers import (
     ImageImportSerializer,
     ImportFailedSerializer,
     ImportReportSerializer,
+    JudgmentImportSerializer,
     LabelImportSerializer,
     NeuronSerializer,
     StudySerializer,
 )
-from annotate.models import ConceptSet, Neuron, NeuronImage
+from annotate.models import ConceptSet, LabelSet, Neuron, NeuronImage
 from annotate.permissions import access_study, visible_studies
 
 
@@ -37,7 +38,12 @@ class StudyViewSet(viewsets.ModelViewSet):
     ordering = ["id"]
 
     def get_queryset(self):
-        return visible_studies(self.request.user).order_by("id")
+        label_sets = LabelSet.objects.annotate(neuron_count=Count("neurons")).order_by("pk")
+        return (
+            visible_studies(self.request.user)
+            .prefetch_related(Prefetch("label_sets", queryset=label_sets))
+            .order_by("id")
+        )
 
     def perform_create(self, serializer):
         serializer.save(owner=self.request.user)
@@ -58,7 +64,31 @@ class StudyViewSet(viewsets.ModelViewSet):
         study = access_study(request.user, pk, manage=True)
         form = LabelImportSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        return imports.respond(imports.import_labels, study, form.validated_data["file"])
+        data = form.validated_data
+        options = {name: data.get(name) for name in ("label_set", "format", "layer")}
+        return imports.respond(imports.import_labels, study, data["file"], options)
+
+    @extend_schema(
+        request={"multipart/form-data": JudgmentImportSerializer},
+        responses={200: ImportReportSerializer, 400: ImportFailedSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="import-judgments",
+        parser_classes=[MultiPartParser],
+        permission_classes=[IsStaff],
+    )
+    def import_judgments(self, request, pk=None):
+        """Import judgments made elsewhere (rater,layer,unit,rank,verdict[,score][,label_set]):
+        the same file twice changes nothing; a changed verdict is refused by line."""
+        study = access_study(request.user, pk, manage=True)
+        form = JudgmentImportSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        return imports.respond(
+            imports.import_judgments, study, data["file"], data["rater_kind"], data["notes"]
+        )
 
     @extend_schema(
         request={"multipart/form-data": ImageImportSerializer},

@@ -101,8 +101,36 @@ class ZipImages:
         self.zip.close()
 
 
-def open_images(images: Source) -> FolderImages | ZipImages:
-    """A folder path, a zip file path, zip bytes or an uploaded zip file."""
+class StoredImages:
+    """Images already in the store, named by SHA-256 (a manifest from export_images).
+    File names are looked up at once here: reads happen in worker threads."""
+
+    def __init__(self, sha256s: set[str]):
+        from annotate.models import ProbeImage
+
+        self.files = dict(
+            ProbeImage.objects.filter(sha256__in=sha256s).values_list("sha256", "file")
+        )
+
+    def read(self, sha256: str) -> bytes:
+        from django.core.files.storage import default_storage
+
+        if sha256 not in self.files:
+            raise ImageMissing(f"no stored image with SHA-256 {sha256}")
+        with default_storage.open(self.files[sha256], "rb") as handle:
+            return handle.read()
+
+    def close(self) -> None:
+        pass
+
+
+def open_images(
+    images: Source | None, stored: set[str] | None = None
+) -> FolderImages | ZipImages | StoredImages:
+    """A folder path, a zip file path, zip bytes or an uploaded zip file; None for the
+    `stored` images, named by SHA-256."""
+    if images is None:
+        return StoredImages(stored or set())
     name = source_name(images, "images.zip")
     if isinstance(images, (str, os.PathLike)):
         path = Path(images)

@@ -47,13 +47,17 @@ class ManifestRow:
         return f"{self.layer}:{self.unit}"
 
 
-def check_manifest_rows(text: str, file: str, k: int) -> list[ManifestRow]:
-    """Rows that are well formed, rank in 1..k, safe paths, no rank or path given twice."""
+def check_manifest_rows(
+    text: str, file: str, k: int, path_column: str = "path"
+) -> list[ManifestRow]:
+    """Rows that are well formed, rank in 1..k, safe paths, no rank or path given twice.
+    With `path_column="sha256"` the images are named by their hash (already stored)."""
     problems = Problems()
     rows: list[ManifestRow] = []
     seen: dict[tuple, int] = {}
     paths: dict[str, str | ValueError] = {}
-    raw = iter_rows(text, file, ["layer", "unit", "rank", "path"], ["activation"], problems)
+    columns = ["layer", "unit", "rank", path_column]
+    raw = iter_rows(text, file, columns, ["activation"], problems)
     for line, values in raw:
         try:
             row = _manifest_row(line, *values, k=k, paths=paths)
@@ -135,11 +139,15 @@ def check_images(rows, archive, file: str, problems: Problems) -> dict[str, Imag
     return infos
 
 
-def do_import_images(study: Study, manifest: Source, images: Source) -> ImportReport:
-    """Attach each neuron's top-k images. Takes a row lock on the study for the import."""
+def do_import_images(study: Study, manifest: Source, images: Source | None) -> ImportReport:
+    """Attach each neuron's top-k images. Takes a row lock on the study for the import.
+
+    Without `images` the manifest names stored images by `sha256` instead of `path` (the
+    shape export_images writes), so a study's images can be given to another study."""
     file = source_name(manifest, "manifest.csv")
-    rows = check_manifest_rows(read_text(manifest, file), file, study.k)
-    archive = open_images(images)
+    column = "path" if images is not None else "sha256"
+    rows = check_manifest_rows(read_text(manifest, file), file, study.k, column)
+    archive = open_images(images, {row.path for row in rows})
     try:
         with transaction.atomic():
             study = Study.objects.select_for_update().get(pk=study.pk)
@@ -150,12 +158,13 @@ def do_import_images(study: Study, manifest: Source, images: Source) -> ImportRe
 
 def _import(study: Study, rows: list[ManifestRow], archive, file: str) -> ImportReport:
     problems = Problems()
-    neurons = dict(
-        ((layer, unit), pk)
-        for layer, unit, pk in Neuron.objects.filter(study=study, role=Neuron.Role.REAL)
+    neurons: dict[tuple[str, int], list[int]] = {}
+    for layer, unit, pk in (
+        Neuron.objects.filter(study=study, role=Neuron.Role.REAL)
         .values_list("layer", "unit", "pk")
         .iterator(chunk_size=BATCH)
-    )
+    ):
+        neurons.setdefault((layer, unit), []).append(pk)
     for row in rows:
         if (row.layer, row.unit) not in neurons:
             problems.add(file, row.line, f"unknown neuron {row.unit_name}: import its label first")
@@ -172,25 +181,28 @@ def _import(study: Study, rows: list[ManifestRow], archive, file: str) -> Import
         NeuronImage,
         ["neuron", "image", "rank", "activation", "is_distractor"],
         (
-            (neurons[(r.layer, r.unit)], ids[infos[r.path].sha256], r.rank, r.activation, False)
-            for r in new
+            (neuron_id, ids[infos[r.path].sha256], r.rank, r.activation, False)
+            for neuron_id, r in new
         ),
     )
-    NeuronImage.objects.bulk_update(updated, ["activation"], batch_size=BATCH)
+    NeuronImage.objects.bulk_update([p for p, _ in updated], ["activation"], batch_size=BATCH)
+    created_rows = len({row.line for _, row in new})
+    updated_rows = len({row.line for _, row in updated} - {row.line for _, row in new})
     return ImportReport(
         "image",
         file,
         rows=len(rows),
-        created=len(new),
-        updated=len(updated),
-        unchanged=len(rows) - len(new) - len(updated),
+        created=created_rows,
+        updated=updated_rows,
+        unchanged=len(rows) - created_rows - updated_rows,
         images_stored=stored,
     )
 
 
 def _plan_pairs(study, rows, neurons, infos, file):
-    """New rows, and existing pairs whose activation changes; refuses replacing an image
-    a neuron already has at a rank, or giving a neuron the same picture twice."""
+    """New (neuron id, row) pairs, and existing pairs whose activation changes; refuses
+    replacing an image a neuron already has at a rank, or giving a neuron the same picture
+    twice. A row stands for its unit in every label set of the study."""
     problems = Problems()
     existing: dict[tuple[int, int], tuple[int, str, float | None]] = {}
     ranks_by_sha: dict[tuple[int, str], int] = {}
@@ -203,8 +215,8 @@ def _plan_pairs(study, rows, neurons, infos, file):
         ranks_by_sha[(neuron_id, sha)] = rank
     new, updated = [], []
     first_line_of_sha: dict[tuple[int, str], ManifestRow] = {}
-    for row in rows:
-        neuron_id, sha = neurons[(row.layer, row.unit)], infos[row.path].sha256
+    for row, neuron_id in ((r, n) for r in rows for n in neurons[(r.layer, r.unit)]):
+        sha = infos[row.path].sha256
         earlier = first_line_of_sha.setdefault((neuron_id, sha), row)
         if earlier is not row:
             problems.add(
@@ -222,7 +234,7 @@ def _plan_pairs(study, rows, neurons, infos, file):
                     file, row.line, f"{row.unit_name} already has {row.path} at rank {other_rank}"
                 )
             else:
-                new.append(row)
+                new.append((neuron_id, row))
         elif current[1] != sha:
             problems.add(
                 file,
@@ -231,6 +243,6 @@ def _plan_pairs(study, rows, neurons, infos, file):
                 "imported images are not replaced",
             )
         elif current[2] != row.activation and row.activation is not None:
-            updated.append(NeuronImage(pk=current[0], activation=row.activation))
+            updated.append((NeuronImage(pk=current[0], activation=row.activation), row))
     problems.raise_if_any()
     return new, updated

@@ -30,6 +30,18 @@ def study_json(study: Study, **overrides) -> dict:
         "notes": "",
         "owner": None,
         "is_demo": False,
+        "label_sets": [
+            {
+                "id": ls.pk,
+                "name": ls.name,
+                "method": ls.method,
+                "settings": {},
+                "notes": "",
+                "neurons": ls.neurons.count(),
+                "created": ts(ls.created),
+            }
+            for ls in study.label_sets.order_by("pk")
+        ],
         "created": ts(study.created),
     }
     return {**body, **overrides}
@@ -83,10 +95,14 @@ def test_neurons_carry_their_images_and_filter_by_layer_and_role(staff_api, make
     expected = {
         "id": neuron.pk,
         "study": study.pk,
+        "label_set": neuron.label_set_id,
         "layer": "layer1",
         "unit": 1,
         "label": "concept1",
         "method_score": None,
+        "score_name": "",
+        "category": "",
+        "alternatives": [],
         "role": "real",
         "source": None,
         "images": [

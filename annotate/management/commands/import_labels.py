@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from annotate.importers import ImportFailed
+from annotate.importers.label_formats import FORMATS
 from annotate.importers.studies import do_import_study_labels
 from annotate.management.commands._importing import failed
 from annotate.models import Study
@@ -8,13 +9,18 @@ from annotate.models import Study
 
 class Command(BaseCommand):
     help = (
-        "Import neuron labels (CLIP-Dissect layer,unit,description,similarity or MILAN "
-        "layer,unit,description) into a study, creating the study if needed."
+        "Import neuron labels into a study (creating the study if needed): CLIP-Dissect's "
+        "descriptions.csv or its whole results folder (args.txt fills the study's fields), "
+        "MILAN, NetDissect-Lite tally.csv, davidbau/dissect report.json or "
+        "Describe-and-Dissect final_results.csv; the format is detected from the header."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="CSV or JSON Lines label file")
+        parser.add_argument("file", help="label file (CSV, JSON Lines, JSON) or results folder")
         parser.add_argument("--study", required=True, help="study name")
+        parser.add_argument("--label-set", help="label set to import into (default: the first)")
+        parser.add_argument("--format", choices=sorted(FORMATS), help="default: detected")
+        parser.add_argument("--layer", help="the layer, for formats that do not name it")
         parser.add_argument("--network", help="target network, e.g. resnet50 (new studies)")
         parser.add_argument("--probe-dataset", help="probe dataset, e.g. broden (new studies)")
         parser.add_argument("--method", choices=Study.Method.values)
@@ -27,6 +33,9 @@ class Command(BaseCommand):
             study, report = do_import_study_labels(
                 o["study"],
                 o["file"],
+                label_set=o["label_set"],
+                fmt=o["format"],
+                layer=o["layer"],
                 target_network=o["network"],
                 probe_dataset=o["probe_dataset"],
                 method=o["method"],
