@@ -38,7 +38,7 @@ def _open_npy(path: Path) -> np.ndarray:
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
-        if "allow_pickle" in str(exc):
+        if "allow_pickle" in str(exc) or "Python objects" in str(exc):
             raise fail(path.name, "holds Python objects, refused; " + SHAPE_HINT) from None
         raise fail(path.name, f"not a .npy array file: {exc}") from None
     except (OSError, EOFError) as exc:

@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from annotate.models import LayerActivations, Neuron, NeuronImage, ProbeImage, ProbeSet, Study
-from annotate.models import ProbeSetImage
+from annotate.models import (
+    LayerActivations,
+    Neuron,
+    NeuronImage,
+    ProbeImage,
+    ProbeSet,
+    ProbeSetImage,
+    Study,
+)
 from tests.conftest import png_bytes
 
 
@@ -41,12 +48,17 @@ def make_study(name: str = "S", k: int = 3) -> Study:
 def top_images(study: Study, layer: str, unit: int) -> list[tuple[int, float]]:
     """(probe row index, activation) of a neuron's top images, by rank."""
     neuron = Neuron.objects.get(study=study, layer=layer, unit=unit)
+    probe_set = Study.objects.get(pk=study.pk).probe_set
     index_of = dict(
-        ProbeSetImage.objects.filter(probe_set=study.probe_set).values_list("image_id", "index")
-    )
+        ProbeSetImage.objects.filter(probe_set=probe_set)
+        .order_by("-index")
+        .values_list("image_id", "index")
+    )  # a picture at two rows maps to its first row
     return [
         (index_of[image], activation)
-        for image, activation in neuron.images.order_by("rank").values_list("image_id", "activation")
+        for image, activation in neuron.images.order_by("rank").values_list(
+            "image_id", "activation"
+        )
     ]
 
 
