@@ -20,7 +20,8 @@ SHAPE_HINT = "expected one float tensor [N_images, n_units], as CLIP-Dissect sav
 
 
 def open_activations(path: Path) -> np.ndarray:
-    """The file's activations as a (memory-mapped) float array `[N_images, n_units]`."""
+    """The file's activations as a float array `[N_images, n_units]`, memory-mapped (but
+    for `.pt` files in torch's pre-1.6 format, which are read whole)."""
     name = path.name
     if not path.is_file():
         raise fail(name, f"file not found: {path}")
@@ -52,18 +53,9 @@ def _open_pt(path: Path) -> np.ndarray:
     import torch
 
     try:
-        value = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        reason = str(exc).strip().splitlines()[-1][:200]
-        raise fail(
-            path.name, "refused: it holds Python objects that are not tensors (loaded with "
-            f"weights_only=True, nothing was unpickled): {reason}",
-        ) from None  # fmt: skip
-    except (RuntimeError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        reason = str(exc).strip().splitlines()[0][:200]
-        raise fail(
-            path.name, f"not a torch.save file that can be memory-mapped: {reason}"
-        ) from None
+        value = _torch_load(path, mmap=True)
+    except RuntimeError:  # the pre-1.6 format cannot be memory-mapped: read it whole
+        value = _torch_load(path, mmap=False)
     if not isinstance(value, torch.Tensor):
         raise fail(path.name, f"holds a {type(value).__name__}, not a tensor; {SHAPE_HINT}")
     if not value.is_floating_point():
@@ -71,3 +63,27 @@ def _open_pt(path: Path) -> np.ndarray:
     if value.dtype not in (torch.float16, torch.float32, torch.float64):
         value = value.float()  # bfloat16 has no numpy view
     return value.detach().numpy()
+
+
+def _torch_load(path: Path, mmap: bool):
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", mmap=mmap, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        reason = str(exc).strip().splitlines()[-1][:200]
+        raise fail(
+            path.name, "refused: it holds Python objects that are not tensors (loaded with "
+            f"weights_only=True, nothing was unpickled): {reason}",
+        ) from None  # fmt: skip
+    except RuntimeError as exc:
+        if mmap and "mmap can only be used" in str(exc):
+            raise
+        raise _not_torch(path, exc) from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise _not_torch(path, exc) from None
+
+
+def _not_torch(path: Path, exc: Exception):
+    reason = str(exc).strip().splitlines()[0][:200]
+    return fail(path.name, f"not a file written by torch.save: {reason}")

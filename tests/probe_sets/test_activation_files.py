@@ -47,6 +47,21 @@ def test_npy_accepted(tmp_path, study):
     assert LayerActivations.objects.get().n_units == 5
 
 
+def test_legacy_torch_format_read_without_mmap(tmp_path, study):
+    acts = torch.rand(6, 2)
+    torch.save(acts, tmp_path / "old.pt", _use_new_zipfile_serialization=False)
+    do_import_activations(study, "probe", "layer4", tmp_path / "old.pt")
+    assert np.array_equal(LayerActivations.objects.get().read_unit(1), acts[:, 1].numpy())
+
+
+def test_not_a_torch_file_refused(tmp_path, study):
+    (tmp_path / "acts.pt").write_bytes(b"PK\x03\x04 truncated zip")
+    refused(
+        lambda: do_import_activations(study, "probe", "l", tmp_path / "acts.pt"),
+        "acts.pt: not a file written by torch.save",
+    )
+
+
 def test_row_count_mismatch_refused(tmp_path, study, settings):
     torch.save(torch.rand(7, 4), tmp_path / "acts.pt")
     refused(
