@@ -52,3 +52,16 @@ def test_one_picture_at_two_rows_shown_once(tmp_path):
     torch.save(torch.tensor([[9.0], [1.0], [9.0], [5.0]]), tmp_path / "acts.pt")
     do_import_activations(study, "probe", "l", tmp_path / "acts.pt")
     assert [a for _, a in top_images(study, "l", 0)] == [9.0, 5.0]
+
+
+def test_many_repeats_of_one_picture_still_give_k_images(tmp_path):
+    folder = tmp_path / "probe" / "c"
+    folder.mkdir(parents=True)
+    for i in range(30):  # rows 0..27 one picture, rows 28 and 29 two others
+        (folder / f"{i:02d}.png").write_bytes(png_bytes(seed=0 if i < 28 else i))
+    do_import_probe_set("probe", [tmp_path / "probe"])
+    study = make_study(k=3)
+    acts = torch.cat([torch.full((28, 1), 9.0), torch.tensor([[1.0], [2.0]])])
+    torch.save(acts, tmp_path / "acts.pt")
+    do_import_activations(study, "probe", "l", tmp_path / "acts.pt")
+    assert top_images(study, "l", 0) == [(0, 9.0), (29, 2.0), (28, 1.0)]
