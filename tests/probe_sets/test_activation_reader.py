@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from annotate.activations import read_neuron_activations
 from annotate.importers.activations import do_import_activations
-from annotate.models import LayerActivations
+from annotate.models import LayerActivations, Neuron
 from evaluation.activations import read_unit, read_unit_from
 from tests.probe_sets.helpers import make_probe_set, make_study
 
@@ -26,6 +27,8 @@ def test_read_unit_equals_the_column(tmp_path):
         assert np.array_equal(read_unit(row.file.path, unit), acts[:, unit].numpy())
         with open(row.file.path, "rb") as handle:
             assert np.array_equal(read_unit_from(handle, unit), acts[:, unit].numpy())
+    neuron = Neuron.objects.get(study=study, layer="layer4", unit=42)
+    assert np.array_equal(read_neuron_activations(neuron), acts[:, 42].numpy())
     with pytest.raises(ValueError, match="units 0..299"):
         row.read_unit(300)
     assert row.file.name == f"activations/{row.sha256[:2]}/{row.sha256}.npy"

@@ -1,5 +1,7 @@
 """Probe set row order: torchvision ImageFolder's, an order file's, folders concatenated."""
 
+from pathlib import Path
+
 import pytest
 from torchvision.datasets import ImageFolder
 
@@ -25,9 +27,7 @@ def test_imagefolder_order_matches_torchvision(tmp_path):
 
     probe_set, report = do_import_probe_set("probe", [root])
 
-    expected = [p.relative_to(root).as_posix() for p, _ in map(
-        lambda s: (__import__("pathlib").Path(s[0]), s[1]), ImageFolder(str(root)).samples
-    )]  # fmt: skip
+    expected = [Path(path).relative_to(root).as_posix() for path, _ in ImageFolder(root).samples]
     assert paths(probe_set) == expected
     assert expected[:3] == ["Apple/x.png", "apple/y.png", "zebra/10.png"]
     assert probe_set.size == 8 and report.created == 8
