@@ -44,6 +44,10 @@ class Study(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     is_demo = models.BooleanField(default=False)
+    probe_set = models.ForeignKey(
+        "ProbeSet", null=True, blank=True, on_delete=models.PROTECT, related_name="studies",
+        help_text="The ordered images its activations were computed on",
+    )  # fmt: skip
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -182,6 +186,85 @@ class NeuronImage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.neuron_id}#{self.rank}"
+
+
+# --- Probe sets and activations ------------------------------------------------------------
+
+
+class ProbeSet(models.Model):
+    """An ordered list of images that activations are computed on (e.g. Broden, 63,305
+    images in `ImageFolder` order): row i of an activation tensor is image i. Stored once
+    and shared by every study on it."""
+
+    name = models.CharField(max_length=200, unique=True)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the images' hashes in order")
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.size:,} images)"
+
+
+class ProbeSetImage(models.Model):
+    """Row `index` of a probe set: which stored image it is and where it was found."""
+
+    probe_set = models.ForeignKey(ProbeSet, on_delete=models.CASCADE, related_name="rows")
+    index = models.PositiveIntegerField()
+    image = models.ForeignKey(ProbeImage, on_delete=models.PROTECT, related_name="probe_rows")
+    path = models.TextField(help_text="Relative path in the probe folder(s)")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["probe_set", "index"], name="probesetimage_unique"),
+        ]
+        ordering = ["probe_set_id", "index"]
+
+
+def activations_path(instance: "LayerActivations", filename: str) -> str:
+    return f"activations/{instance.sha256[:2]}/{instance.sha256}.npy"
+
+
+class LayerActivations(models.Model):
+    """Every unit's activation on every image of the probe set, for one layer of a study.
+
+    The file is a `.npy` of shape `[n_units, n_images]` in C order (the transpose of what
+    dissection tools save), so one unit is one contiguous row: `read_unit` memory-maps the
+    file and copies that row only. Files are named by the SHA-256 of their data.
+    """
+
+    class Dtype(models.TextChoices):
+        FLOAT32 = "float32", "float32"
+        FLOAT16 = "float16", "float16"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="activations")
+    layer = models.CharField(max_length=200)
+    probe_set = models.ForeignKey(ProbeSet, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(upload_to=activations_path, max_length=300)
+    dtype = models.CharField(max_length=10, choices=Dtype.choices)
+    n_units = models.PositiveIntegerField()
+    n_images = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the stored array's data")
+    source = models.CharField(max_length=300, help_text="Name of the imported file")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "layer activations"
+        constraints = [
+            models.UniqueConstraint(fields=["study", "layer"], name="activations_once_per_layer"),
+        ]
+
+    def read_unit(self, unit: int):
+        """One unit's activations over the probe set, as a numpy array in `dtype`."""
+        from evaluation.activations import read_unit, read_unit_from
+
+        if not 0 <= unit < self.n_units:
+            raise ValueError(f"layer {self.layer} has units 0..{self.n_units - 1}, not {unit}")
+        try:
+            path = self.file.path
+        except NotImplementedError:  # remote storage: seek into the file instead
+            with self.file.open("rb") as handle:
+                return read_unit_from(handle, unit)
+        return read_unit(path, unit)
 
 
 # --- Human annotation (issue 5) -------------------------------------------------------------

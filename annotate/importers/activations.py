@@ -1,0 +1,299 @@
+"""A layer's activations over a study's probe set: stored once, unit-major, and used to set
+each neuron's top-k images.
+
+One pass over the (memory-mapped) file, a block of units at a time: each block is checked
+(finite), written to a temporary `[n_units, N]` `.npy` and ranked. Only then, in one
+transaction holding the study's row lock, are the neurons created, their top-k images
+replaced where they changed, and the file moved to its content-addressed name; a refusal
+removes the temporary file and changes nothing. Importing the same file again changes
+nothing; a different file for the layer replaces it, unless judgments rest on the images
+it would replace.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from annotate.importers.activation_files import open_activations
+from annotate.importers.copy import copy_rows
+from annotate.importers.errors import ImportReport, Problems, fail
+from annotate.importers.progress import Progress, no_progress
+from annotate.models import (
+    GoldAnswer,
+    LayerActivations,
+    Neuron,
+    NeuronImage,
+    ProbeSet,
+    ProbeSetImage,
+    Study,
+    activations_path,
+)
+from evaluation.activations import UnitMajorWriter, top_k_indices, top_k_rows, unit_blocks
+
+MAX_LAYER_CHARS = 200
+Top = list[tuple[int, float]]  # (image id, activation), best first
+
+
+@dataclass
+class Pass:
+    """What one read of the file gave: the temporary unit-major file and each unit's top."""
+
+    temp: Path
+    sha256: str
+    dtype: np.dtype
+    shape: tuple[int, int]
+    tops: list[Top]
+
+
+def do_import_activations(
+    study: Study, probe_set_name: str, layer: str, source: Path, progress: Progress = no_progress
+) -> ImportReport:
+    """Store `layer`'s activations for `study` and set its neurons' top-k images from them.
+    Takes a row lock on the study for the writing."""
+    source = Path(source)
+    file = source.name
+    layer = layer.strip()
+    if not 1 <= len(layer) <= MAX_LAYER_CHARS:
+        raise fail(file, f"--layer must be 1 to {MAX_LAYER_CHARS} characters")
+    probe_set = ProbeSet.objects.filter(name=probe_set_name).first()
+    if probe_set is None:
+        raise fail(file, f"no probe set called {probe_set_name!r}; import it with import_probe_set")
+    _check_probe_set(study, probe_set, file)
+    acts = open_activations(source)
+    if acts.shape[0] != probe_set.size:
+        raise fail(
+            file, f"has {acts.shape[0]:,} rows but probe set {probe_set.name!r} has "
+            f"{probe_set.size:,} images (row i must be image i of the probe set)",
+        )  # fmt: skip
+    result = _read(acts, probe_set, study.k, file, progress)
+    placed: list[str] = []
+    try:
+        with transaction.atomic():
+            locked = Study.objects.select_for_update().get(pk=study.pk)
+            _check_probe_set(locked, probe_set, file)
+            return _store(locked, probe_set, layer, result, file, placed)
+    except BaseException:
+        for name in placed:
+            default_storage.delete(name)
+        raise
+    finally:
+        result.temp.unlink(missing_ok=True)
+
+
+def _check_probe_set(study: Study, probe_set: ProbeSet, file: str) -> None:
+    if study.probe_set_id not in (None, probe_set.pk):
+        raise fail(
+            file, f"study {study.name!r} is on probe set {study.probe_set.name!r}, "
+            f"not {probe_set.name!r}",
+        )  # fmt: skip
+
+
+def _read(acts: np.ndarray, probe_set: ProbeSet, k: int, file: str, progress) -> Pass:
+    n_images, n_units = acts.shape
+    dtype = np.dtype(np.float16 if acts.dtype == np.float16 else np.float32)
+    image_ids = np.fromiter(
+        ProbeSetImage.objects.filter(probe_set=probe_set)
+        .order_by("index")
+        .values_list("image_id", flat=True)
+        .iterator(chunk_size=20000),
+        dtype=np.int64,
+        count=n_images,
+    )
+    # A probe set may hold one picture at two rows; a neuron shows each picture once, so
+    # rank a few more rows than k and skip repeats.
+    wanted = min(n_images, 2 * k + 8)
+    temp = _temp_path()
+    tops: list[Top] = []
+    bar = progress("reading activations (units)", n_units)
+    try:
+        with temp.open("wb") as out:
+            writer = UnitMajorWriter(out, (n_units, n_images), dtype)
+            for start, block in unit_blocks(acts, dtype):
+                _check_finite(block, start, file)
+                writer.write(block)
+                indices, values = top_k_rows(block, wanted)
+                tops.extend(
+                    _distinct(i, v, image_ids, k) for i, v in zip(indices, values, strict=True)
+                )
+                bar.update(block.shape[0])
+        bar.close()
+        for unit, top in enumerate(tops):
+            if len(top) < k and wanted < n_images:  # many repeats: rank the whole row
+                row = np.load(temp, mmap_mode="r")[unit]
+                order = top_k_indices(np.asarray(row), n_images)
+                tops[unit] = _distinct(order, row[order], image_ids, k)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return Pass(temp, writer.sha256, dtype, (n_units, n_images), tops)
+
+
+def _check_finite(block: np.ndarray, start: int, file: str) -> None:
+    if not np.isfinite(block).all():
+        unit = start + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+        raise fail(file, f"unit {unit} has NaN or infinite activations")
+
+
+def _distinct(indices: np.ndarray, values: np.ndarray, image_ids: np.ndarray, k: int) -> Top:
+    top: Top = []
+    seen: set[int] = set()
+    for index, value in zip(indices.tolist(), values.tolist(), strict=True):
+        image = int(image_ids[index])
+        if image not in seen:
+            seen.add(image)
+            top.append((image, float(value)))
+            if len(top) == k:
+                break
+    return top
+
+
+def _temp_path() -> Path:
+    """A temporary file beside the final one when media is local (so the move is a
+    rename), else in the system's temporary folder."""
+    try:
+        folder = Path(default_storage.path("activations"))
+        folder.mkdir(parents=True, exist_ok=True)
+    except NotImplementedError:
+        folder = Path(tempfile.gettempdir())
+    handle, name = tempfile.mkstemp(prefix=".incoming-", suffix=".npy", dir=folder)
+    os.close(handle)
+    return Path(name)
+
+
+def _store(study, probe_set, layer: str, result: Pass, file: str, placed: list[str]):
+    report = ImportReport("neuron", file, rows=result.shape[0])
+    neurons, created = _ensure_neurons(study, layer, result.shape[0])
+    changed = _plan(neurons, result.tops, file)
+    report.created = len(created)
+    report.updated = len(changed.keys() - created)
+    report.unchanged = result.shape[0] - report.created - report.updated
+    NeuronImage.objects.filter(neuron_id__in=list(changed), is_distractor=False).delete()
+    copy_rows(
+        NeuronImage,
+        ["neuron", "image", "rank", "activation", "is_distractor"],
+        (
+            (pk, image, rank, activation, False)
+            for pk, top in changed.items()
+            for rank, (image, activation) in enumerate(top, start=1)
+        ),
+    )
+    _save_activations(study, probe_set, layer, result, file, report, placed)
+    fields = {"probe_set": probe_set, "layers": list(dict.fromkeys([*study.layers, layer]))}
+    if (study.probe_set_id, study.layers) != (probe_set.pk, fields["layers"]):
+        Study.objects.filter(pk=study.pk).update(**fields)
+    return report
+
+
+def _ensure_neurons(study: Study, layer: str, n_units: int) -> tuple[dict[int, int], set[int]]:
+    """Neuron ids by unit for units 0..n_units-1, and the ids of those created here,
+    unlabelled (their labels come with import_labels)."""
+
+    def existing() -> dict[int, int]:
+        return dict(
+            Neuron.objects.filter(study=study, layer=layer, role=Neuron.Role.REAL)
+            .values_list("unit", "pk")
+            .iterator(chunk_size=20000)
+        )
+
+    found = existing()
+    missing = [unit for unit in range(n_units) if unit not in found]
+    copy_rows(
+        Neuron,
+        ["study", "layer", "unit", "label", "role"],
+        ((study.pk, layer, unit, "", Neuron.Role.REAL) for unit in missing),
+    )
+    neurons = existing() if missing else found
+    return {unit: neurons[unit] for unit in range(n_units)}, {neurons[u] for u in missing}
+
+
+def _plan(neurons: dict[int, int], tops: list[Top], file: str) -> dict[int, Top]:
+    """The neurons whose top images change, with their new top; refuses changing images
+    that judgments, submissions or gold answers rest on."""
+    from evaluation.models import Judgment
+
+    current: dict[int, Top] = {}
+    distractors: dict[int, set[int]] = {}
+    for neuron_id, image, activation, is_distractor in (
+        NeuronImage.objects.filter(neuron_id__in=list(neurons.values()))
+        .order_by("neuron_id", "rank")
+        .values_list("neuron_id", "image_id", "activation", "is_distractor")
+        .iterator(chunk_size=20000)
+    ):
+        if is_distractor:
+            distractors.setdefault(neuron_id, set()).add(image)
+        else:
+            current.setdefault(neuron_id, []).append((image, activation))
+    changed = {
+        neurons[unit]: top for unit, top in enumerate(tops) if current.get(neurons[unit], []) != top
+    }
+    unit_of = {pk: unit for unit, pk in neurons.items()}
+    problems = Problems()
+    for pk, top in changed.items():
+        if distractors.get(pk, set()) & {image for image, _ in top}:
+            problems.add(file, None, f"unit {unit_of[pk]}: a top image is already its distractor")
+    replaced = [pk for pk in changed if pk in current]
+    held = set(
+        Judgment.objects.filter(neuron_image__neuron_id__in=replaced)
+        .values_list("neuron_image__neuron_id", flat=True)
+        .distinct()
+    ) | set(
+        GoldAnswer.objects.filter(neuron_image__neuron_id__in=replaced).values_list(
+            "neuron_image__neuron_id", flat=True
+        )
+    )
+    for pk in sorted(held, key=unit_of.get):
+        problems.add(
+            file, None, f"unit {unit_of[pk]} has judgments or gold answers on the top images "
+            "these activations would replace; import them into a new study",
+        )  # fmt: skip
+    problems.raise_if_any()
+    return changed
+
+
+def _save_activations(study, probe_set, layer, result: Pass, file, report, placed) -> None:
+    row = LayerActivations.objects.filter(study=study, layer=layer).first()
+    if row and row.sha256 == result.sha256 and row.probe_set_id == probe_set.pk:
+        report.notes.append("activations unchanged")
+        return
+    old_name = row.file.name if row else None
+    row = row or LayerActivations(study=study, layer=layer)
+    row.probe_set, row.sha256, row.source = probe_set, result.sha256, file[:300]
+    row.dtype, (row.n_units, row.n_images) = result.dtype.name, result.shape
+    row.file.name = _place(result.temp, activations_path(row, ""), placed)
+    row.save()
+    if old_name and old_name != row.file.name:
+        transaction.on_commit(lambda: _delete_unused(old_name))
+    report.notes.append(
+        f"activations stored ({result.dtype.name}, {result.shape[0]:,} units x "
+        f"{result.shape[1]:,} images)"
+    )
+
+
+def _place(temp: Path, name: str, placed: list[str]) -> str:
+    """Move the checked file to its content-addressed name, noting it in `placed` when it
+    is new (the caller deletes it if the transaction rolls back)."""
+    if default_storage.exists(name):
+        return name
+    try:
+        final = Path(default_storage.path(name))
+    except NotImplementedError:
+        with temp.open("rb") as handle:
+            name = default_storage.save(name, File(handle))
+    else:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temp, final)
+    placed.append(name)
+    return name
+
+
+def _delete_unused(name: str) -> None:
+    if not LayerActivations.objects.filter(file=name).exists():
+        default_storage.delete(name)
