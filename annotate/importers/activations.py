@@ -26,6 +26,7 @@ from annotate.importers.activation_files import open_activations
 from annotate.importers.copy import copy_rows
 from annotate.importers.errors import ImportReport, Problems, fail
 from annotate.importers.progress import Progress, no_progress
+from annotate.label_sets import do_get_label_set
 from annotate.models import (
     GoldAnswer,
     LayerActivations,
@@ -172,8 +173,8 @@ def _store(study, probe_set, layer: str, result: Pass, file: str, placed: list[s
     report = ImportReport("neuron", file, rows=result.shape[0])
     neurons, created = _ensure_neurons(study, layer, result.shape[0])
     changed = _plan(neurons, result.tops, file)
-    report.created = len(created)
-    report.updated = len(changed.keys() - created)
+    report.created = len({neurons[pk] for pk in created})
+    report.updated = len({neurons[pk] for pk in changed.keys() - created})
     report.unchanged = result.shape[0] - report.created - report.updated
     NeuronImage.objects.filter(neuron_id__in=list(changed), is_distractor=False).delete()
     copy_rows(
@@ -193,36 +194,41 @@ def _store(study, probe_set, layer: str, result: Pass, file: str, placed: list[s
 
 
 def _ensure_neurons(study: Study, layer: str, n_units: int) -> tuple[dict[int, int], set[int]]:
-    """Neuron ids by unit for units 0..n_units-1, and the ids of those created here,
-    unlabelled (their labels come with import_labels)."""
+    """The unit of each neuron of units 0..n_units-1 in every label set of the study, and
+    the ids of those created here: units no label set has yet go into the study's first
+    label set, unlabelled (their labels come with import_labels)."""
 
     def existing() -> dict[int, int]:
         return dict(
-            Neuron.objects.filter(study=study, layer=layer, role=Neuron.Role.REAL)
-            .values_list("unit", "pk")
+            Neuron.objects.filter(
+                study=study, layer=layer, role=Neuron.Role.REAL, unit__lt=n_units
+            )
+            .values_list("pk", "unit")
             .iterator(chunk_size=20000)
         )
 
     found = existing()
-    missing = [unit for unit in range(n_units) if unit not in found]
-    copy_rows(
-        Neuron,
-        ["study", "layer", "unit", "label", "role"],
-        ((study.pk, layer, unit, "", Neuron.Role.REAL) for unit in missing),
-    )
+    missing = sorted(set(range(n_units)) - set(found.values()))
+    if missing:
+        label_set, _ = do_get_label_set(study)
+        copy_rows(
+            Neuron,
+            ["study", "label_set", "layer", "unit", "label", "role"],
+            ((study.pk, label_set.pk, layer, unit, "", Neuron.Role.REAL) for unit in missing),
+        )
     neurons = existing() if missing else found
-    return {unit: neurons[unit] for unit in range(n_units)}, {neurons[u] for u in missing}
+    return neurons, set(neurons) - set(found)
 
 
 def _plan(neurons: dict[int, int], tops: list[Top], file: str) -> dict[int, Top]:
-    """The neurons whose top images change, with their new top; refuses changing images
-    that judgments, submissions or gold answers rest on."""
+    """The neurons (unit by neuron id) whose top images change, with their new top;
+    refuses changing images that judgments, submissions or gold answers rest on."""
     from evaluation.models import Judgment
 
     current: dict[int, Top] = {}
     distractors: dict[int, set[int]] = {}
     for neuron_id, image, activation, is_distractor in (
-        NeuronImage.objects.filter(neuron_id__in=list(neurons.values()))
+        NeuronImage.objects.filter(neuron_id__in=list(neurons))
         .order_by("neuron_id", "rank")
         .values_list("neuron_id", "image_id", "activation", "is_distractor")
         .iterator(chunk_size=20000)
@@ -231,10 +237,8 @@ def _plan(neurons: dict[int, int], tops: list[Top], file: str) -> dict[int, Top]
             distractors.setdefault(neuron_id, set()).add(image)
         else:
             current.setdefault(neuron_id, []).append((image, activation))
-    changed = {
-        neurons[unit]: top for unit, top in enumerate(tops) if current.get(neurons[unit], []) != top
-    }
-    unit_of = {pk: unit for unit, pk in neurons.items()}
+    changed = {pk: tops[unit] for pk, unit in neurons.items() if current.get(pk, []) != tops[unit]}
+    unit_of = neurons
     problems = Problems()
     for pk, top in changed.items():
         if distractors.get(pk, set()) & {image for image, _ in top}:

@@ -26,6 +26,9 @@ FROM annotate_study;
 UPDATE annotate_neuron n SET label_set_id = ls.id
 FROM annotate_labelset ls WHERE ls.study_id = n.study_id;
 UPDATE annotate_neuron SET score_name = 'similarity' WHERE method_score IS NOT NULL;
+-- Database defaults, so bulk COPY writers that name only the older columns keep working.
+ALTER TABLE annotate_neuron ALTER COLUMN score_name SET DEFAULT '',
+    ALTER COLUMN category SET DEFAULT '', ALTER COLUMN alternatives SET DEFAULT '{}';
 
 CREATE FUNCTION annotate_neuron_label_set() RETURNS trigger AS $$
 DECLARE

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotate', '0004_neuron_change_counter'),
+        ('annotate', '0005_label_sets'),
     ]
 
     operations = [
