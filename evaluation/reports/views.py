@@ -1,4 +1,4 @@
-"""Report pages and exports (staff only). Each view makes one call into reports/exports."""
+"""Report pages and downloads (staff only). Each view makes one call into the package."""
 
 from __future__ import annotations
 
@@ -6,38 +6,47 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.models import Study
-from evaluation import exports
 from evaluation.agreement.pairwise import DEFINITIONS
-from evaluation.report_tables import (
+from evaluation.reports import export
+from evaluation.reports.cache import (
     cached_run_times,
-    cross_study,
-    disputed_details,
-    study_report_with_runs_json,
-)
-from evaluation.reports import (
-    access_reports,
-    access_study_report,
-    check_report_request,
     get_study_report,
+    options_in_force,
     report_cache_key,
+    report_document_json,
 )
+from evaluation.reports.cross_study import cross_study
+from evaluation.reports.options import check_report_options
+from evaluation.reports.read import disputed_details
 from evaluation.sanity import do_create_sanity_probes
 
-FORMATS = ("csv", "json")
+
+def access_reports(user) -> None:
+    """Reports show every rater's verdicts, so they are for staff only."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        raise PermissionDenied("Reports are for staff.")
+
+
+def access_study_report(user, study_id: int) -> Study:
+    access_reports(user)
+    return get_object_or_404(Study, pk=study_id)
 
 
 def _options(request):
-    return check_report_request(request.GET)
+    return check_report_options(request.GET)
 
 
 def _check_format(fmt: str) -> None:
-    if fmt not in FORMATS:
-        raise Http404("Exports come as .csv or .json")
+    try:
+        export.check_format(fmt)
+    except ValueError:
+        raise Http404("Exports come as .csv or .json") from None
 
 
 @require_GET
@@ -45,7 +54,7 @@ def _check_format(fmt: str) -> None:
 def study_report(request, study_id: int):
     study = access_study_report(request.user, study_id)
     try:
-        options = _options(request)
+        options = options_in_force(study, _options(request))
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc))
     report_key = report_cache_key(study, options)  # read before the report: never newer
@@ -55,7 +64,7 @@ def study_report(request, study_id: int):
             "raters": [r["name"] for r in report["raters"]],
             "pairs": {"Overall": report[level]["pairwise"]} | report[level]["pairwise_by_layer"],
         }
-        for level in exports.LEVELS
+        for level in export.LEVELS
     }
     context = {
         "study": study,
@@ -66,14 +75,14 @@ def study_report(request, study_id: int):
         "definitions": DEFINITIONS,
         "heatmap": heatmap,
         "calibration": report["calibration"],
-        "tables": list(exports.TABLES),
+        "tables": list(export.TABLES),
         "query": request.GET.urlencode(),
         "humans": [r["rater"] for r in report["reliability"]],
         "layer_columns": [*report["layers"], "Overall"],
         "yes_rates": pivot_by_layer(report["neuron"]["yes_rates"], [*report["layers"], "Overall"]),
         "by_layer": {
             level: pivot_by_layer(report[level]["by_layer"], [*report["layers"], "Overall"])
-            for level in exports.LEVELS
+            for level in export.LEVELS
         },
     }
     return render(request, "reports/study_report.html", context)
@@ -112,7 +121,7 @@ def create_sanity_probes(request, study_id: int):
 def study_report_json(request, study_id: int):
     study = access_study_report(request.user, study_id)
     try:
-        body = study_report_with_runs_json(study, _options(request))
+        body = report_document_json(study, _options(request))
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc))
     response = HttpResponse(body, content_type="application/json")
@@ -127,15 +136,11 @@ def study_table(request, study_id: int, table: str, fmt: str):
     study = access_study_report(request.user, study_id)
     level = request.GET.get("level", "pair")
     try:
-        exports.check_table(table, level)
+        export.check_table(table, level)
         report = get_study_report(study, _options(request))
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc))
-    name = f"{table}-{level}-study{study.pk}"
-    if fmt == "json":
-        return exports.json_response(f"{name}.json", exports.table_as_records(report, table, level))
-    header, rows = exports.TABLES[table](report, level)
-    return exports.csv_response(f"{name}.csv", header, rows)
+    return export.table_download(study, report, table, level, fmt)
 
 
 @require_GET
@@ -143,13 +148,7 @@ def study_table(request, study_id: int, table: str, fmt: str):
 def study_runs(request, study_id: int, fmt: str):
     _check_format(fmt)
     study = access_study_report(request.user, study_id)
-    rows = cached_run_times(study)
-    if fmt == "json":
-        return exports.json_response(f"runs-study{study.pk}.json", rows)
-    header = ["rater", "kind", "pairs", "wall_seconds", "pairs_per_second", "stage_seconds"]
-    return exports.csv_response(
-        f"runs-study{study.pk}.csv", header, ([r[h] for h in header] for r in rows)
-    )
+    return export.runs_download(study, cached_run_times(study), fmt)
 
 
 @require_GET
@@ -157,7 +156,7 @@ def study_runs(request, study_id: int, fmt: str):
 def study_judgments(request, study_id: int, fmt: str):
     _check_format(fmt)
     study = access_study_report(request.user, study_id)
-    return exports.judgments_json(study) if fmt == "json" else exports.judgments_csv(study)
+    return export.judgments_download(study, fmt)
 
 
 @require_GET
@@ -188,13 +187,8 @@ def cross_study_table(request):
     studies = Study.objects.filter(pk__in=ids) if ids else Study.objects.all()
     rows = cross_study(studies.select_related("concept_set").order_by("name"), options)
     fmt = request.GET.get("format")
-    if fmt == "json":
-        return exports.json_response("cross-study.json", rows)
-    if fmt == "csv":
-        header = list(rows[0]) if rows else ["study"]
-        return exports.csv_response(
-            "cross-study.csv", header, ([r[h] for h in header] for r in rows)
-        )
+    if fmt in export.FORMATS:
+        return export.rows_download("cross-study", rows, fmt)
     raters = sorted({r["rater"] for r in rows})
     grid: dict = {}
     for r in rows:
