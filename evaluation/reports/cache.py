@@ -27,7 +27,12 @@ from django.core.cache import cache
 from annotate.models import AnnotationSettings, Study
 from evaluation.reports.compute import compute_study_report
 from evaluation.reports.options import ReportOptions
-from evaluation.reports.read import finished_runs_stamp, judgment_fingerprint, run_times
+from evaluation.reports.read import (
+    annotation_spans,
+    finished_runs_stamp,
+    judgment_fingerprint,
+    run_times,
+)
 
 CACHE_SECONDS = 24 * 3600
 CACHE_VERSION = 4  # bump whenever the report's shape changes: cached reports of the old shape
@@ -81,19 +86,25 @@ def get_study_report(study: Study, options: ReportOptions | None = None) -> dict
     return report
 
 
-def cached_run_times(study: Study) -> list[dict]:
-    """`read.run_times`, cached until a judgment changes (the human spans aggregate every
-    human judgment of the study) or a run finishes."""
-    key = f"run-times:{study.pk}:{judgment_fingerprint(study)}:{finished_runs_stamp(study)}"
-    return cache.get_or_set(key, lambda: run_times(study), CACHE_SECONDS)
+def cached_timings(study: Study) -> dict[str, list[dict]]:
+    """`runs` (`read.run_times`) and `annotation_spans`, cached until a judgment changes
+    (the spans aggregate every human judgment of the study) or a run finishes."""
+    key = f"timings:{study.pk}:{judgment_fingerprint(study)}:{finished_runs_stamp(study)}"
+    return cache.get_or_set(
+        key,
+        lambda: {"runs": run_times(study), "annotation_spans": annotation_spans(study)},
+        CACHE_SECONDS,
+    )
 
 
 def report_document(study: Study, options: ReportOptions | None = None) -> dict:
-    """The report with the study and its run times: the document of report.json and the API."""
-    return get_study_report(study, options) | {
-        "study": {"id": study.pk, "name": study.name},
-        "runs": cached_run_times(study),
-    }
+    """The report with the study, its runs and its annotators' spans: the document of
+    report.json and the API."""
+    return (
+        get_study_report(study, options)
+        | {"study": {"id": study.pk, "name": study.name}}
+        | cached_timings(study)
+    )
 
 
 def report_document_json(study: Study, options: ReportOptions | None = None) -> bytes:

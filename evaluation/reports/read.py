@@ -102,10 +102,7 @@ def _has_known_answers(study: Study) -> bool:
 
 
 def run_times(study: Study) -> list[dict]:
-    """Like the reference Table 3: the latest finished run of each automatic rater.
-
-    Human time is the span from each annotator's first to last judgment, an upper bound.
-    """
+    """Like the reference Table 3: the latest finished run of each automatic rater."""
     rows = []
     seen: set[int] = set()
     runs = EvaluationRun.objects.filter(study=study, status=RunStatus.DONE).select_related("rater")
@@ -125,26 +122,28 @@ def run_times(study: Study) -> list[dict]:
                 "finished": run.finished_at.isoformat() if run.finished_at else None,
             }
         )
+    return rows
+
+
+def annotation_spans(study: Study) -> list[dict]:
+    """Each annotator's judgments and the span from their first to their last: an upper bound
+    on their time (breaks included), so no rate is given. Annotators are not runs."""
     humans = (
         Judgment.objects.filter(study=study, rater__kind=Rater.Kind.HUMAN)
         .values("rater__name")
         .annotate(n=Count("id"), first=Min("created"), last=Max("created"))
         .order_by("rater__name")
     )
-    for h in humans:
-        span = (h["last"] - h["first"]).total_seconds()
-        rows.append(
-            {
-                "rater": h["rater__name"],
-                "kind": Rater.Kind.HUMAN.value,
-                "pairs": h["n"],
-                "wall_seconds": span,
-                "pairs_per_second": h["n"] / span if span else None,
-                "stage_seconds": {},
-                "finished": h["last"].isoformat(),
-            }
-        )
-    return rows
+    return [
+        {
+            "rater": h["rater__name"],
+            "pairs": h["n"],
+            "first": h["first"].isoformat(),
+            "last": h["last"].isoformat(),
+            "span_seconds": (h["last"] - h["first"]).total_seconds(),
+        }
+        for h in humans
+    ]
 
 
 def disputed_details(study: Study, report: dict, limit: int = 20) -> list[dict]:

@@ -15,7 +15,7 @@ from annotate.models import Study
 from evaluation.agreement.pairwise import DEFINITIONS
 from evaluation.reports import export
 from evaluation.reports.cache import (
-    cached_run_times,
+    cached_timings,
     get_study_report,
     options_in_force,
     report_cache_key,
@@ -59,9 +59,11 @@ def study_report(request, study_id: int):
         return HttpResponseBadRequest(str(exc))
     report_key = report_cache_key(study, options)  # read before the report: never newer
     report = get_study_report(study, options)
+    left_out = {r["rater"]: r["reason"] for r in report["left_out"]}
     heatmap = {
         level: {
             "raters": [r["name"] for r in report["raters"]],
+            "left_out": list(left_out),
             "pairs": {"Overall": report[level]["pairwise"]} | report[level]["pairwise_by_layer"],
         }
         for level in export.LEVELS
@@ -70,8 +72,10 @@ def study_report(request, study_id: int):
         "study": study,
         "report": report,
         "report_key": report_key,
+        "left_out": left_out,
+        "raters": [r | {"left_out": left_out.get(r["name"], "")} for r in report["raters"]],
         "options": options,
-        "runs": cached_run_times(study),
+        **cached_timings(study),  # runs, annotation_spans
         "definitions": DEFINITIONS,
         "heatmap": heatmap,
         "calibration": report["calibration"],
@@ -148,7 +152,7 @@ def study_table(request, study_id: int, table: str, fmt: str):
 def study_runs(request, study_id: int, fmt: str):
     _check_format(fmt)
     study = access_study_report(request.user, study_id)
-    return export.runs_download(study, cached_run_times(study), fmt)
+    return export.runs_download(study, cached_timings(study)["runs"], fmt)
 
 
 @require_GET

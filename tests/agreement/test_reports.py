@@ -13,6 +13,7 @@ from evaluation.reports.cache import get_study_report
 from evaluation.reports.export import escape_cell
 from evaluation.reports.options import ReportOptions
 from evaluation.sanity import do_create_sanity_probes
+from tests.agreement.conftest import judge, slip_a_distractor
 
 pytestmark = pytest.mark.django_db
 
@@ -22,44 +23,6 @@ def _fresh_cache():
     from django.core.cache import cache
 
     cache.clear()
-
-
-def judge(rater, pairs, verdicts, scores=None, extra=None):
-    Judgment.objects.bulk_create(
-        Judgment(
-            rater=rater,
-            neuron_image=p,
-            verdict=v,
-            score=None if scores is None else scores[i],
-            extra=extra or {},
-        )
-        for i, (p, v) in enumerate(zip(pairs, verdicts, strict=True))
-    )
-
-
-@pytest.fixture
-def rated_study(make_study, annotators):
-    """6 neurons x 3 images in two layers; alice and bob, an ES model, a yes-to-all model."""
-    study = make_study(name="rated", neurons=6, k=3, labels=["red", "green", "blue"])
-    Neuron.objects.filter(study=study, unit__gte=3).update(layer="layer2")
-    study.layers = ["layer1", "layer2"]
-    study.save()
-    pairs = list(NeuronImage.objects.filter(neuron__study=study).order_by("neuron_id", "rank"))
-    truth = ["yes", "no", "yes"] * 6
-    alice = Rater.objects.create(name="alice", kind="human", user=annotators["alice"])
-    bob = Rater.objects.create(name="bob", kind="human", user=annotators["bob"])
-    judge(alice, pairs, truth)
-    judge(bob, pairs, truth[:-2] + ["yes", "no"])  # truth ends no, yes
-    es = Rater.objects.create(name="OpenCLIP ES", kind="openclip_es", params={"t": 0.25})
-    es_scores = [(0.3 if v == "yes" else 0.2) + i / 1000 for i, v in enumerate(truth)]
-    judge(es, pairs, ["yes" if s >= 0.25 else "no" for s in es_scores], es_scores)
-    blip = Rater.objects.create(name="=BLIP", kind="vqa_blip2", params={})
-    judge(blip, pairs, ["yes"] * 18, [0.9] * 18, extra={"answer": "yes, it does"})
-    EvaluationRun.objects.create(
-        rater=es, study=study, status=RunStatus.DONE, done_pairs=18, total_pairs=18,
-        wall_seconds=2.5, stage_seconds={"encode": 2.0},
-    )  # fmt: skip
-    return study
 
 
 def test_report_figures_for_a_small_study(rated_study):
@@ -159,7 +122,9 @@ def test_report_json_is_served_from_cache_until_a_judgment_or_a_finished_run(
     assert json.loads(first_api) == json.loads(first)  # one document, page and API
     assert json.loads(first_api)["study"] == {"id": rated_study.pk, "name": "rated"}
     report = get_study_report(rated_study)
-    assert {k: v for k, v in json.loads(first).items() if k not in ("study", "runs")} == report
+    assert {
+        k: v for k, v in json.loads(first).items() if k not in ("study", "runs", "annotation_spans")
+    } == report
 
     blip = Rater.objects.get(name="=BLIP")
     EvaluationRun.objects.create(
@@ -333,24 +298,13 @@ def test_staff_create_sanity_probes_from_the_report_page(client, rated_study, st
     assert Neuron.objects.filter(study=rated_study).exclude(role="real").count() == 6
 
 
-def _slip_a_distractor(study, right: str, wrong: str) -> None:
-    """One distractor image (a known "no"): `right` answers no, `wrong` answers yes."""
-    neuron = Neuron.objects.filter(study=study).order_by("unit").first()
-    donor = NeuronImage.objects.filter(neuron__study=study).exclude(neuron=neuron).first()
-    distractor = NeuronImage.objects.create(
-        neuron=neuron, image=donor.image, rank=99, is_distractor=True
-    )
-    judge(Rater.objects.get(name=right), [distractor], ["no"])
-    judge(Rater.objects.get(name=wrong), [distractor], ["yes"])
-
-
 def test_an_annotator_under_the_studys_gold_bar_is_left_out_of_agreement_by_default(
     client, rated_study, staff
 ):
     from annotate.models import AnnotationSettings
 
     AnnotationSettings.objects.create(study=rated_study, min_gold_accuracy=0.7)
-    _slip_a_distractor(rated_study, right="alice", wrong="bob")  # bob: gold accuracy 0.0
+    slip_a_distractor(rated_study, right="alice", wrong="bob")  # bob: gold accuracy 0.0
     report = get_study_report(rated_study)
     assert report["options"]["min_gold"] == 0.7
     assert [r["rater"] for r in report["reliability"] if r["excluded"]] == ["bob"]
@@ -377,7 +331,7 @@ def test_an_annotator_under_the_studys_gold_bar_is_left_out_of_agreement_by_defa
 def test_changing_the_studys_gold_bar_changes_the_default_report(rated_study):
     from annotate.models import AnnotationSettings
 
-    _slip_a_distractor(rated_study, right="alice", wrong="bob")
+    slip_a_distractor(rated_study, right="alice", wrong="bob")
     assert [r["rater"] for r in get_study_report(rated_study)["left_out"]] == ["bob"]  # 0.7
     AnnotationSettings.objects.update_or_create(
         study=rated_study, defaults={"min_gold_accuracy": 0.0}
@@ -398,3 +352,29 @@ def test_fleiss_kappa_is_undefined_where_only_one_verdict_occurs(make_study):
     assert multi["fleiss_items"] == 4
     assert multi["fleiss_kappa"] is None and multi["krippendorff_alpha"] is None
     assert all(p["kappa"] is None for p in report["pair"]["pairwise"])
+
+
+def test_runs_are_automatic_runs_and_annotators_are_listed_apart(client, rated_study, staff):
+    client.force_login(staff)
+    document = json.loads(client.get(f"/api/reports/{rated_study.pk}/").content)
+    assert [r["rater"] for r in document["runs"]] == ["OpenCLIP ES"]
+    spans = {s["rater"]: s for s in document["annotation_spans"]}
+    assert set(spans) == {"alice", "bob"} and spans["alice"]["pairs"] == 18
+    assert "pairs_per_second" not in spans["alice"]
+    runs_csv = client.get(reverse("study-report-runs", args=[rated_study.pk, "csv"]))
+    rows = list(csv.reader(io.StringIO(b"".join(runs_csv.streaming_content).decode())))
+    assert [r[0] for r in rows[1:]] == ["OpenCLIP ES"]
+    page = client.get(reverse("study-report", args=[rated_study.pk])).content.decode()
+    runs_table = page.split('id="runs"')[1].split("</table>")[0]
+    assert "OpenCLIP ES" in runs_table and "alice" not in runs_table
+
+
+def test_share_of_labels_judged_correct_exports_clean_numbers(client, rated_study, staff):
+    """alice says yes to 12 of 18 pairs: the CSV says 12/18 as a float64 writes it, not a
+    float32's 0.6666666865348816."""
+    client.force_login(staff)
+    url = reverse("study-report-table", args=[rated_study.pk, "yes-rates", "csv"])
+    body = b"".join(client.get(url, {"level": "pair"}).streaming_content).decode()
+    rows = {(r[0], r[1]): r for r in csv.reader(io.StringIO(body))}
+    assert rows[("alice", "Overall")][2:4] == ["18", repr(12 / 18)]
+    assert rows[("bob", "layer2")][2:4] == ["9", repr(6 / 9)]
