@@ -64,25 +64,28 @@
     box.replaceChildren(svg);
   }
 
-  // A few round ticks (steps of 1, 2 or 5 times a power of ten) inside [lo, hi].
+  // At most six round ticks (steps of 1, 2 or 5 times a power of ten) inside [lo, hi].
   function niceTicks(lo, hi) {
     if (!(hi > lo)) return { ticks: [lo], digits: 3 };
-    const raw = (hi - lo) / 5, power = Math.pow(10, Math.floor(Math.log10(raw)));
-    const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+    const power = Math.pow(10, Math.floor(Math.log10(hi - lo)) - 1);
+    const count = (s) => Math.floor(hi / s + 1e-9) - Math.ceil(lo / s - 1e-9) + 1;
+    const step = [1, 2, 5, 10, 20, 50, 100].map((m) => m * power).find((s) => count(s) <= 6);
     const digits = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
     const ticks = [];
-    for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) ticks.push(v);
+    for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + step * 1e-9; i++) ticks.push(i * step);
     return { ticks: ticks, digits: digits };
   }
 
   function drawCurve(curve) {
-    const w = 380, h = 230, l = 44, r = 120, t = 10, b = 34;
+    const layers = Object.keys(curve.by_layer).length;
+    const w = 400, plotH = 200, l = 44, r = 14, t = 10, b = 34, h = plotH + 16 + (2 + layers) * 14;
     const xs = curve.thresholds, lo = Math.min(...xs), hi = Math.max(...xs);
     const kappas = curve.kappa.filter((v) => v !== null);
     const yLow = Math.min(0, ...kappas.map((v) => Math.floor(v * 2) / 2));  // kappa may be < 0
     const X = (v) => l + ((v - lo) / (hi - lo || 1)) * (w - l - r);
-    const Y = (v) => t + ((1 - v) / (1 - yLow)) * (h - t - b);
-    const svg = el("svg", { width: w, height: h, role: "img" });
+    const Y = (v) => t + ((1 - v) / (1 - yLow)) * (plotH - t - b);
+    // Scales with its figure; the legend sits under the plot, so nothing is cut at the edge.
+    const svg = el("svg", { viewBox: `0 0 ${w} ${h}`, width: "100%", role: "img", "font-size": 11 });
     svg.appendChild(el("title", {}, `Agreement of ${curve.rater} with ${curve.reference} by threshold`));
     svg.appendChild(el("line", { x1: l, y1: Y(yLow), x2: w - r, y2: Y(yLow), stroke: "#999" }));
     svg.appendChild(el("line", { x1: l, y1: t, x2: l, y2: Y(yLow), stroke: "#999" }));
@@ -92,16 +95,19 @@
       svg.appendChild(el("text", { x: l - 4, y: Y(v) + 4, "text-anchor": "end", class: "y-tick" }, v.toFixed(yTicks.digits)));
     });
     const xTicks = niceTicks(lo, hi);
-    xTicks.ticks.forEach((v) => svg.appendChild(el("text", { x: X(v), y: h - 16, "text-anchor": "middle", class: "x-tick" }, v.toFixed(xTicks.digits))));
+    xTicks.ticks.forEach((v) => svg.appendChild(el("text", { x: X(v), y: plotH - b + 16, "text-anchor": "middle", class: "x-tick" }, v.toFixed(xTicks.digits))));
     const direction = curve.higher_means_yes ? "yes at score ≥ threshold" : "yes at score ≤ threshold (lower means yes)";
-    svg.appendChild(el("text", { x: (l + w - r) / 2, y: h - 2, "text-anchor": "middle" }, `threshold: ${direction}`));
-    svg.appendChild(el("text", { x: 10, y: (t + h - b) / 2, transform: `rotate(-90 10 ${(t + h - b) / 2})`, "text-anchor": "middle" }, "share agreeing · kappa"));
+    svg.appendChild(el("text", { x: (l + w - r) / 2, y: plotH - 2, "text-anchor": "middle" }, `threshold t: ${curve.higher_means_yes ? "yes at score ≥ t" : "yes at score ≤ t"}`));
+    const mid = (t + plotH - b) / 2;
+    svg.appendChild(el("text", { x: 12, y: mid, transform: `rotate(-90 12 ${mid})`, "text-anchor": "middle" }, "share agreeing · kappa"));
     const series = [["agreement, all layers", curve.percent, "#111", 2.5, ""], ["kappa, all layers", curve.kappa, "#d35400", 2, "6 3"]];
     Object.entries(curve.by_layer).forEach(([name, ys], i) => series.push([`agreement, ${name}`, ys, LAYER_COLOURS[i % LAYER_COLOURS.length], 1.3, ""]));
     series.forEach(([name, ys, stroke, width, dash], k) => {
       const pts = xs.map((x, i) => (ys[i] === null ? null : `${X(x).toFixed(1)},${Y(ys[i]).toFixed(1)}`)).filter(Boolean);
       svg.appendChild(el("polyline", { points: pts.join(" "), fill: "none", stroke: stroke, "stroke-width": width, "stroke-dasharray": dash }));
-      svg.appendChild(el("text", { x: w - r + 6, y: t + 12 + k * 13, fill: stroke, class: "legend" }, name));
+      const ly = plotH + 14 + k * 14;
+      svg.appendChild(el("line", { x1: l, y1: ly - 4, x2: l + 22, y2: ly - 4, stroke: stroke, "stroke-width": width, "stroke-dasharray": dash }));
+      svg.appendChild(el("text", { x: l + 28, y: ly, fill: stroke, class: "legend" }, name));
     });
     const bx = X(curve.best_threshold);
     svg.appendChild(el("line", { x1: bx, y1: t, x2: bx, y2: Y(yLow), stroke: "#d35400", "stroke-dasharray": "2 3" }));
@@ -109,7 +115,7 @@
     const fig = document.createElement("figure");
     fig.appendChild(svg);
     const cap = document.createElement("figcaption");
-    cap.textContent = `${curve.rater} (${direction}): share of pairs agreeing with ${curve.reference} (black, per layer in colour) and Cohen's kappa (orange) at each threshold; dotted line: best kappa, ${fmt(curve.best_kappa)} at ${curve.best_threshold.toPrecision(3)}; ROC AUC ${fmt(curve.roc_auc)}`;
+    cap.textContent = `${curve.rater}, ${direction}: share of pairs agreeing with ${curve.reference} (black, per layer in colour) and Cohen's kappa (orange) at each threshold; dotted line: best kappa, ${fmt(curve.best_kappa)} at ${curve.best_threshold.toPrecision(3)}; ROC AUC ${fmt(curve.roc_auc)}`;
     fig.appendChild(cap);
     return fig;
   }
