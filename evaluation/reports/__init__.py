@@ -6,6 +6,7 @@
   `evaluation.agreement`, plain Python);
 - `cache`: the cached report and the report document (report.json and the API); its
   docstring says what the cache key is made of;
+- `render`: what the pages show, assembled from the report (context, heatmap, pivots);
 - `export`: CSV and JSON downloads, for the pages and the API alike;
 - `cross_study`: the share of labels judged correct across studies;
 - `views`, `urls`: the report pages. The API view is `evaluation.api.reports`.

@@ -32,8 +32,8 @@ def left_out(
             reason = "left out by the report's options"
         elif accuracy is not None and options.min_gold is not None and accuracy < options.min_gold:
             reason = (
-                f"gold accuracy {accuracy:.3f} on {items} known pairs is under the bar"
-                f" of {options.min_gold:g}"
+                f"gold accuracy {accuracy:.3f} on {items} known pair{'' if items == 1 else 's'}"
+                f" is under the bar of {options.min_gold:g}"
             )
         else:
             continue

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -12,7 +10,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.models import Study
-from evaluation.agreement.pairwise import DEFINITIONS
 from evaluation.reports import export
 from evaluation.reports.cache import (
     cached_timings,
@@ -24,6 +21,7 @@ from evaluation.reports.cache import (
 from evaluation.reports.cross_study import cross_study
 from evaluation.reports.options import check_report_options
 from evaluation.reports.read import disputed_details
+from evaluation.reports.render import cross_study_context, study_report_context
 from evaluation.sanity import do_create_sanity_probes
 
 
@@ -58,46 +56,8 @@ def study_report(request, study_id: int):
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc))
     report_key = report_cache_key(study, options)  # read before the report: never newer
-    report = get_study_report(study, options)
-    left_out = {r["rater"]: r["reason"] for r in report["left_out"]}
-    heatmap = {
-        level: {
-            "raters": [r["name"] for r in report["raters"]],
-            "left_out": list(left_out),
-            "pairs": {"Overall": report[level]["pairwise"]} | report[level]["pairwise_by_layer"],
-        }
-        for level in export.LEVELS
-    }
-    context = {
-        "study": study,
-        "report": report,
-        "report_key": report_key,
-        "left_out": left_out,
-        "raters": [r | {"left_out": left_out.get(r["name"], "")} for r in report["raters"]],
-        "options": options,
-        **cached_timings(study),  # runs, annotation_spans
-        "definitions": DEFINITIONS,
-        "heatmap": heatmap,
-        "calibration": report["calibration"],
-        "tables": list(export.TABLES),
-        "query": request.GET.urlencode(),
-        "humans": [r["rater"] for r in report["reliability"]],
-        "layer_columns": [*report["layers"], "Overall"],
-        "yes_rates": pivot_by_layer(report["neuron"]["yes_rates"], [*report["layers"], "Overall"]),
-        "by_layer": {
-            level: pivot_by_layer(report[level]["by_layer"], [*report["layers"], "Overall"])
-            for level in export.LEVELS
-        },
-    }
+    context = study_report_context(study, options, report_key, request.GET.urlencode())
     return render(request, "reports/study_report.html", context)
-
-
-def pivot_by_layer(rows: list[dict], columns: list[str]) -> list[dict]:
-    """Rater rows x layer columns, like the reference Table 1."""
-    cells: dict[str, dict[str, dict]] = {}
-    for r in rows:
-        cells.setdefault(r["rater"], {})[r["layer"]] = r
-    return [{"rater": k, "cells": [v.get(c) for c in columns]} for k, v in cells.items()]
 
 
 @require_POST
@@ -193,16 +153,8 @@ def cross_study_table(request):
     fmt = request.GET.get("format")
     if fmt in export.FORMATS:
         return export.rows_download("cross-study", rows, fmt)
-    raters = sorted({r["rater"] for r in rows})
-    grid: dict = {}
-    for r in rows:
-        grid.setdefault(r["study_id"], {"row": r, "cells": {}})["cells"][r["rater"]] = r
-    table = [
-        {"study": g["row"], "cells": [g["cells"].get(name) for name in raters]}
-        for g in grid.values()
-    ]
     return render(
         request,
         "reports/cross_study.html",
-        {"raters": raters, "table": table, "rows_json": json.dumps(rows, default=str)},
+        cross_study_context(rows),
     )

@@ -311,7 +311,7 @@ def test_an_annotator_under_the_studys_gold_bar_is_left_out_of_agreement_by_defa
     assert report["left_out"] == [
         {
             "rater": "bob",
-            "reason": "gold accuracy 0.000 on 1 known pairs is under the bar of 0.7",
+            "reason": "gold accuracy 0.000 on 1 known pair is under the bar of 0.7",
             "gold_accuracy": 0.0,
         }
     ]
@@ -321,7 +321,7 @@ def test_an_annotator_under_the_studys_gold_bar_is_left_out_of_agreement_by_defa
     assert pair[("bob", "Human majority")]["kappa"] < 1.0
     client.force_login(staff)
     page = client.get(reverse("study-report", args=[rated_study.pk])).content.decode()
-    assert "gold accuracy 0.000 on 1 known pairs is under the bar of 0.7" in page
+    assert "gold accuracy 0.000 on 1 known pair is under the bar of 0.7" in page
     # the report may set another bar: 0 keeps everyone
     data = json.loads(client.get(reverse("study-report-json", args=[rated_study.pk]),
                                  {"min_gold": 0}).content)  # fmt: skip
