@@ -132,12 +132,9 @@ def main() -> None:
 
     from annotate.models import Study
     from evaluation.models import Judgment
-    from evaluation.reports import (
-        ReportRequest,
-        compute_study_report,
-        get_study_report,
-        load_long_table,
-    )
+    from evaluation.reports.cache import get_study_report, options_in_force
+    from evaluation.reports.compute import compute_study_report
+    from evaluation.reports.read import load_long_table
 
     start = time.perf_counter()
     kept = Study.objects.filter(name=STUDY).first() if args.reuse else None
@@ -150,7 +147,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     load_s, load_cpu, table = timed(lambda: load_long_table(study), args.repeat)
     cold_s, cold_cpu, report = timed(
-        lambda: compute_study_report(study, ReportRequest()), args.repeat
+        lambda: compute_study_report(study, options_in_force(study)), args.repeat
     )
     cache.clear()
     get_study_report(study)

@@ -193,15 +193,16 @@ def measure_annotation(study, repeat: int) -> dict:
 def measure_report(study, repeat: int) -> dict:
     from django.core.cache import cache
 
-    from evaluation import reports
+    from evaluation.reports import cache as reports
+    from evaluation.reports.read import judgment_fingerprint, load_long_table
 
-    request = reports.ReportRequest()
+    request = reports.options_in_force(study)
     started = time.perf_counter()
-    fingerprint = reports.judgment_fingerprint(study)
+    fingerprint = judgment_fingerprint(study)
     fingerprint_ms = (time.perf_counter() - started) * 1000
     cache.delete(reports.cache_key(study, request, fingerprint))
     started = time.perf_counter()
-    table = reports.load_long_table(study)
+    table = load_long_table(study)
     load_ms = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
     reports.get_study_report(study, request)  # computes and fills the cache
@@ -230,12 +231,12 @@ def measure_report(study, repeat: int) -> dict:
 
 
 def long_table_plans(study) -> list[dict]:
-    """EXPLAIN ANALYZE of the cold report's reads (evaluation/judgment_arrays), which run on
+    """EXPLAIN ANALYZE of the cold report's reads (evaluation/reports/read_arrays), which run on
     connections of their own and so escape the captured queries."""
     from django.conf import settings
     from django.db import connection
 
-    from evaluation import judgment_arrays as arrays
+    from evaluation.reports import read_arrays as arrays
 
     readers = max(1, settings.NEURONJUDGE_REPORT_READERS)
     with connection.cursor() as cursor:

@@ -10,7 +10,7 @@ urlpatterns = [
     path("api/", include("config.api_urls")),  # REST API (issue 7)
     path("annotate/", include("annotate.annotation_urls")),  # human annotation pages (issue 5)
     path("runs/", include("evaluation.urls")),  # evaluation runs (issues 3, 4)
-    path("reports/", include("evaluation.report_urls")),  # agreement reports (issue 6)
+    path("reports/", include("evaluation.reports.urls")),  # agreement reports
     path("", include("annotate.urls")),  # studies, imports, demo (issue 2)
 ]
 

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from evaluation.reports import warm_study_report
+from evaluation.reports.cache import warm_study_report
 
 
 @shared_task(name="tasks.reports.warm_report")

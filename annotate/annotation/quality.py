@@ -1,7 +1,7 @@
 """Gold checks: units with known answers, distractor images, and per-annotator accuracy.
 
-Judgments of annotators under the bar are kept; the agreement figures leave them out by
-calling `excluded_rater_ids`.
+Judgments of annotators under the bar are kept; the report leaves them out of its human
+consensus by default (`evaluation.reports.compute.left_out`, from `gold_tally`).
 """
 
 import random

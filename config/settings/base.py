@@ -130,7 +130,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A chunk whose worker has not reported for this long is taken to be dead and is re-queued.
 NEURONJUDGE_STALE_CHUNK_SECONDS = envint("NEURONJUDGE_STALE_CHUNK_SECONDS", "300")
 NEURONJUDGE_CHUNK_PAIRS = envint("NEURONJUDGE_CHUNK_PAIRS", "5000")
-# Connections that read a study's judgments for a report at once (evaluation/judgment_arrays).
+# Connections that read a study's judgments for a report at once (evaluation/reports/read_arrays).
 NEURONJUDGE_REPORT_READERS = envint("NEURONJUDGE_REPORT_READERS", "2")
 
 REST_FRAMEWORK = {

@@ -1,5 +1,4 @@
-"""Agreement maths: plain Python over numpy/pandas, no Django. Entry point: `build_report`."""
+"""Agreement maths: plain Python over numpy/pandas, no Django.
 
-from evaluation.agreement.report import AgreementReport, ReportOptions, build_report
-
-__all__ = ["AgreementReport", "ReportOptions", "build_report"]
+Entry point: `figures.agreement_figures`, every figure of a study from its long table.
+"""

@@ -87,11 +87,14 @@ def yes_rates(
 
 
 def _rate_rows(raters, layer, totals, sums) -> list[YesRateRow]:
+    # Sums are whole counts, kept as float32 for speed: divide in float64, so a share of
+    # 17 / 20 reads 0.85, not 0.8500000238.
     k = len(raters)
+    totals = np.asarray(totals, dtype=np.float64)
     lo = hi = np.full(k, np.nan)
     if sums is not None:
         with np.errstate(all="ignore"):
-            boot = sums[:, :k] / sums[:, k:]
+            boot = sums[:, :k].astype(np.float64) / sums[:, k:]
         lo, hi = np.moveaxis(nan_percentiles(boot, (0.025, 0.975)), -1, 0)
     return [
         YesRateRow(

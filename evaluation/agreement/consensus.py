@@ -16,6 +16,7 @@ from evaluation.agreement.ratings import MISSING, NO, YES
 
 MAJORITY = "Human majority"
 DAWID_SKENE = "Human Dawid-Skene"
+REFERENCES = {"dawid_skene": DAWID_SKENE, "majority": MAJORITY}  # option value -> rater name
 
 
 @dataclass(frozen=True)

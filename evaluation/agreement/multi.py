@@ -21,14 +21,18 @@ class MultiRaterAgreement:
 
 
 def fleiss(votes: np.ndarray) -> tuple[float, int]:
-    """Fleiss' kappa over the items every rater judged; votes are category codes, -1 missing."""
+    """Fleiss' kappa over the items every rater judged; votes are category codes, -1 missing.
+
+    Undefined (NaN) when only one category occurs: chance agreement is then 1 and kappa
+    0 / 0, as Cohen's kappa, IoU and Krippendorff's alpha are undefined in that case.
+    """
     complete = votes[(votes != MISSING).all(axis=1)]
     if len(complete) == 0 or votes.shape[1] < 2:
         return float("nan"), 0
     categories = np.unique(complete)
+    if len(categories) < 2:
+        return float("nan"), len(complete)
     counts = np.stack([(complete == c).sum(axis=1) for c in categories], axis=1)
-    if counts.shape[1] < 2:
-        return (1.0 if len(complete) else float("nan")), len(complete)
     return float(fleiss_kappa(counts, method="fleiss")), len(complete)
 
 

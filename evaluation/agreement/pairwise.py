@@ -206,24 +206,6 @@ def nan_percentiles(values: np.ndarray, qs: tuple[float, float]) -> np.ndarray:
     return np.stack(out, axis=-1)
 
 
-def bootstrap_intervals(
-    unit_counts: np.ndarray,
-    n_boot: int,
-    seed: int,
-    metrics: tuple[str, ...],
-    level: float = 0.95,
-) -> dict[str, np.ndarray]:
-    """Percentile CIs, resampling units (neurons): unit_counts is (n_units, ..., 4).
-
-    Returns metric -> array (..., 2) of (low, high).
-    """
-    shape = unit_counts.shape[1:-1]
-    resampled = resampled_counts(unit_counts, n_boot, seed)
-    if resampled is None:
-        return {m: np.full((*shape, 2), np.nan) for m in metrics}
-    return intervals_from_resamples(resampled, metrics, level)
-
-
 def resampled_counts(unit_counts: np.ndarray, n_boot: int, seed: int) -> np.ndarray | None:
     """(n_boot, ..., 4) count tables of resamples of the units; None when there are none."""
     n_units = len(unit_counts)
@@ -242,23 +224,6 @@ def intervals_from_resamples(
 
 
 CI_METRICS = ("percent", "iou", "kappa", "ac1")
-
-
-def pairwise_agreement(
-    votes: np.ndarray,
-    raters: list[str],
-    units: np.ndarray,
-    n_units: int,
-    n_boot: int = 500,
-    seed: int = 0,
-) -> list[PairAgreement]:
-    """Every pair of raters; CIs by resampling `units` (the neuron of each row) with replacement."""
-    pairs = upper_pairs(len(raters))
-    if not pairs or len(votes) == 0:
-        return []
-    unit_counts = unit_cell_counts(votes, pairs, units, n_units)
-    resampled = resampled_counts(unit_counts, n_boot, seed)
-    return _pair_rows(unit_counts.sum(axis=0), resampled, pairs, raters)
 
 
 def pairwise_overall_and_by_group(

@@ -13,22 +13,29 @@ from rest_framework.response import Response
 
 from annotate.api.permissions import IsStaff
 from annotate.permissions import access_study
-from evaluation import exports
 from evaluation.models import Judgment
-from evaluation.reports import check_report_request, get_study_report, get_study_report_json
+from evaluation.reports import export
+from evaluation.reports.cache import get_study_report, report_document_json
+from evaluation.reports.options import check_report_options
 
 METRICS = ("kappa", "iou", "ac1", "percent", "pabak")
-OUTPUTS = ("csv", "json")
 
 REPORT_PARAMETERS = [
     OpenApiParameter("rule", str, enum=["any", "majority", "all"], description="Neuron level"),
     OpenApiParameter("reference", str, description="Human consensus: majority or dawid_skene"),
     OpenApiParameter("n_boot", int, description="Bootstrap resamples for CIs (0..5000)"),
-    OpenApiParameter("min_gold", float, description="Leave out annotators under this accuracy"),
+    OpenApiParameter(
+        "min_gold",
+        float,
+        description="Leave out annotators under this gold accuracy (default: the study's bar)",
+    ),
+    OpenApiParameter("exclude_id", int, many=True, description="Rater ids to leave out"),
     OpenApiParameter("exclude", str, many=True, description="Annotator names to leave out"),
 ]
-LEVEL = OpenApiParameter("level", str, enum=list(exports.LEVELS), description="pair or neuron")
-OUTPUT = OpenApiParameter("output", str, enum=list(OUTPUTS), description="csv (default) or json")
+LEVEL = OpenApiParameter("level", str, enum=list(export.LEVELS), description="pair or neuron")
+OUTPUT = OpenApiParameter(
+    "output", str, enum=list(export.FORMATS), description="csv (default) or json"
+)
 
 
 def agreement_matrix(report: dict, metric: str, level: str) -> dict:
@@ -71,7 +78,7 @@ class ReportViewSet(viewsets.ViewSet):
         if not Judgment.objects.filter(study=study).exists():
             raise NothingToReport()
         try:
-            return study, check_report_request(request.query_params)
+            return study, check_report_options(request.query_params)
         except ValueError as exc:
             raise ValidationError({"detail": str(exc)}) from None
 
@@ -81,11 +88,12 @@ class ReportViewSet(viewsets.ViewSet):
 
     @extend_schema(parameters=REPORT_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
     def retrieve(self, request, study_id=None):
-        """The whole report: raters, pairwise and multi-rater agreement, per layer,
-        calibration, sanity checks, annotator reliability. Always JSON: it is served from
-        the cache as encoded bytes."""
+        """The whole report, the same document as the report page's report.json: raters,
+        pairwise and multi-rater agreement, per layer, calibration, sanity checks, annotator
+        reliability, who was left out of the consensus and why, the study and its run times.
+        Always JSON: it is served from the cache as encoded bytes."""
         study, options = self._options(request, study_id)
-        return HttpResponse(get_study_report_json(study, options), content_type="application/json")
+        return HttpResponse(report_document_json(study, options), content_type="application/json")
 
     @extend_schema(
         parameters=[
@@ -99,7 +107,7 @@ class ReportViewSet(viewsets.ViewSet):
     def matrix(self, request, study_id=None):
         """Raters x raters matrix of one agreement metric (Cohen's kappa by default)."""
         metric = _choice(request.query_params, "metric", METRICS, "kappa")
-        level = _choice(request.query_params, "level", exports.LEVELS, "pair")
+        level = _choice(request.query_params, "level", export.LEVELS, "pair")
         try:
             report = self._report(request, study_id)[1]
         except NothingToReport:
@@ -108,7 +116,7 @@ class ReportViewSet(viewsets.ViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("table", str, enum=list(exports.TABLES), required=True),
+            OpenApiParameter("table", str, enum=list(export.TABLES), required=True),
             LEVEL,
             OUTPUT,
             *REPORT_PARAMETERS,
@@ -119,21 +127,16 @@ class ReportViewSet(viewsets.ViewSet):
     def table(self, request, study_id=None):
         """One report table as CSV (cells that a spreadsheet would run are escaped) or JSON."""
         params = request.query_params
-        table = _choice(params, "table", list(exports.TABLES), "pairwise")
-        level = _choice(params, "level", exports.LEVELS, "pair")
-        output = _choice(params, "output", OUTPUTS, "csv")
+        table = _choice(params, "table", list(export.TABLES), "pairwise")
+        level = _choice(params, "level", export.LEVELS, "pair")
+        output = _choice(params, "output", export.FORMATS, "csv")
         study, report = self._report(request, study_id)
-        name = f"{table}-{level}-study{study.pk}"
-        if output == "json":
-            records = exports.table_as_records(report, table, level)
-            return exports.json_response(f"{name}.json", records)
-        header, rows = exports.TABLES[table](report, level)
-        return exports.csv_response(f"{name}.csv", header, rows)
+        return export.table_download(study, report, table, level, output)
 
     @extend_schema(parameters=[OUTPUT], responses={200: OpenApiTypes.BINARY})
     @action(detail=True)
     def judgments(self, request, study_id=None):
         """Every judgment of the study (the long table), streamed as CSV or JSON."""
         study = access_study(request.user, int(study_id))
-        output = _choice(request.query_params, "output", OUTPUTS, "csv")
-        return exports.judgments_json(study) if output == "json" else exports.judgments_csv(study)
+        output = _choice(request.query_params, "output", export.FORMATS, "csv")
+        return export.judgments_download(study, output)

@@ -30,6 +30,9 @@
     const box = document.getElementById("heatmap");
     if (!box) return;
     const raters = data[level].raters;
+    const leftOut = new Set(data[level].left_out || []);
+    // An annotator left out of the human consensus keeps its row and column, marked with †.
+    const name = (r) => (leftOut.has(r) ? `† ${r}` : r);
     const values = {};
     for (const p of data[level].pairs[layer] || []) {
       values[p.first + "\u0000" + p.second] = p;
@@ -39,9 +42,12 @@
     const svg = el("svg", { width: left + n * cell + 130, height: top + n * cell + 10, role: "img" });
     svg.appendChild(el("title", {}, `${metric} between every pair of raters, ${layer}`));
     raters.forEach((r, i) => {
-      svg.appendChild(el("text", { x: left - 6, y: top + i * cell + cell / 2 + 4, "text-anchor": "end" }, r));
+      const row = el("text", { x: left - 6, y: top + i * cell + cell / 2 + 4, "text-anchor": "end", class: leftOut.has(r) ? "left-out" : "" }, name(r));
       const x = left + i * cell + cell / 2, y = top - 6;
-      svg.appendChild(el("text", { x: x, y: y, transform: `rotate(-45 ${x} ${y})` }, r));
+      const column = el("text", { x: x, y: y, transform: `rotate(-45 ${x} ${y})`, class: leftOut.has(r) ? "left-out" : "" }, name(r));
+      if (leftOut.has(r)) [row, column].forEach((t) => t.appendChild(el("title", {}, `${r}: left out of the human consensus`)));
+      svg.appendChild(row);
+      svg.appendChild(column);
     });
     raters.forEach((a, i) => raters.forEach((b, j) => {
       const p = i === j ? null : values[a + "\u0000" + b];
@@ -58,33 +64,58 @@
     box.replaceChildren(svg);
   }
 
+  // At most six round ticks (steps of 1, 2 or 5 times a power of ten) inside [lo, hi].
+  function niceTicks(lo, hi) {
+    if (!(hi > lo)) return { ticks: [lo], digits: 3 };
+    const power = Math.pow(10, Math.floor(Math.log10(hi - lo)) - 1);
+    const count = (s) => Math.floor(hi / s + 1e-9) - Math.ceil(lo / s - 1e-9) + 1;
+    const step = [1, 2, 5, 10, 20, 50, 100].map((m) => m * power).find((s) => count(s) <= 6);
+    const digits = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+    const ticks = [];
+    for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + step * 1e-9; i++) ticks.push(i * step);
+    return { ticks: ticks, digits: digits };
+  }
+
   function drawCurve(curve) {
-    const w = 360, h = 220, l = 44, r = 86, t = 10, b = 32;
+    const layers = Object.keys(curve.by_layer).length;
+    const w = 400, plotH = 200, l = 44, r = 14, t = 10, b = 34, h = plotH + 16 + (2 + layers) * 14;
     const xs = curve.thresholds, lo = Math.min(...xs), hi = Math.max(...xs);
+    const kappas = curve.kappa.filter((v) => v !== null);
+    const yLow = Math.min(0, ...kappas.map((v) => Math.floor(v * 2) / 2));  // kappa may be < 0
     const X = (v) => l + ((v - lo) / (hi - lo || 1)) * (w - l - r);
-    const Y = (v) => t + (1 - v) * (h - t - b);
-    const svg = el("svg", { width: w, height: h, role: "img" });
+    const Y = (v) => t + ((1 - v) / (1 - yLow)) * (plotH - t - b);
+    // Scales with its figure; the legend sits under the plot, so nothing is cut at the edge.
+    const svg = el("svg", { viewBox: `0 0 ${w} ${h}`, width: "100%", role: "img", "font-size": 11 });
     svg.appendChild(el("title", {}, `Agreement of ${curve.rater} with ${curve.reference} by threshold`));
-    svg.appendChild(el("line", { x1: l, y1: Y(0), x2: w - r, y2: Y(0), stroke: "#999" }));
-    svg.appendChild(el("line", { x1: l, y1: Y(0.5), x2: w - r, y2: Y(0.5), stroke: "#eee" }));
-    svg.appendChild(el("line", { x1: l, y1: t, x2: l, y2: Y(0), stroke: "#999" }));
-    [0, 0.5, 1].forEach((v) => svg.appendChild(el("text", { x: l - 4, y: Y(v) + 4, "text-anchor": "end" }, v)));
-    [lo, (lo + hi) / 2, hi].forEach((v) => svg.appendChild(el("text", { x: X(v), y: h - 12, "text-anchor": "middle" }, v.toPrecision(3))));
-    svg.appendChild(el("text", { x: (l + w - r) / 2, y: h - 1, "text-anchor": "middle" }, "threshold"));
-    svg.appendChild(el("text", { x: 10, y: (t + h - b) / 2, transform: `rotate(-90 10 ${(t + h - b) / 2})`, "text-anchor": "middle" }, "agreement"));
-    const series = [["all layers", curve.percent, "#111", 2.5]];
-    Object.entries(curve.by_layer).forEach(([name, ys], i) => series.push([name, ys, LAYER_COLOURS[i % LAYER_COLOURS.length], 1.3]));
-    series.forEach(([name, ys, stroke, width], k) => {
+    svg.appendChild(el("line", { x1: l, y1: Y(yLow), x2: w - r, y2: Y(yLow), stroke: "#999" }));
+    svg.appendChild(el("line", { x1: l, y1: t, x2: l, y2: Y(yLow), stroke: "#999" }));
+    const yTicks = niceTicks(yLow, 1);
+    yTicks.ticks.forEach((v) => {
+      svg.appendChild(el("line", { x1: l, y1: Y(v), x2: w - r, y2: Y(v), stroke: v === 0 ? "#bbb" : "#eee" }));
+      svg.appendChild(el("text", { x: l - 4, y: Y(v) + 4, "text-anchor": "end", class: "y-tick" }, v.toFixed(yTicks.digits)));
+    });
+    const xTicks = niceTicks(lo, hi);
+    xTicks.ticks.forEach((v) => svg.appendChild(el("text", { x: X(v), y: plotH - b + 16, "text-anchor": "middle", class: "x-tick" }, v.toFixed(xTicks.digits))));
+    const direction = curve.higher_means_yes ? "yes at score ≥ threshold" : "yes at score ≤ threshold (lower means yes)";
+    svg.appendChild(el("text", { x: (l + w - r) / 2, y: plotH - 2, "text-anchor": "middle" }, `threshold t: ${curve.higher_means_yes ? "yes at score ≥ t" : "yes at score ≤ t"}`));
+    const mid = (t + plotH - b) / 2;
+    svg.appendChild(el("text", { x: 12, y: mid, transform: `rotate(-90 12 ${mid})`, "text-anchor": "middle" }, "share agreeing · kappa"));
+    const series = [["agreement, all layers", curve.percent, "#111", 2.5, ""], ["kappa, all layers", curve.kappa, "#d35400", 2, "6 3"]];
+    Object.entries(curve.by_layer).forEach(([name, ys], i) => series.push([`agreement, ${name}`, ys, LAYER_COLOURS[i % LAYER_COLOURS.length], 1.3, ""]));
+    series.forEach(([name, ys, stroke, width, dash], k) => {
       const pts = xs.map((x, i) => (ys[i] === null ? null : `${X(x).toFixed(1)},${Y(ys[i]).toFixed(1)}`)).filter(Boolean);
-      svg.appendChild(el("polyline", { points: pts.join(" "), fill: "none", stroke: stroke, "stroke-width": width }));
-      svg.appendChild(el("text", { x: w - r + 6, y: t + 12 + k * 13, fill: stroke }, name));
+      svg.appendChild(el("polyline", { points: pts.join(" "), fill: "none", stroke: stroke, "stroke-width": width, "stroke-dasharray": dash }));
+      const ly = plotH + 14 + k * 14;
+      svg.appendChild(el("line", { x1: l, y1: ly - 4, x2: l + 22, y2: ly - 4, stroke: stroke, "stroke-width": width, "stroke-dasharray": dash }));
+      svg.appendChild(el("text", { x: l + 28, y: ly, fill: stroke, class: "legend" }, name));
     });
     const bx = X(curve.best_threshold);
-    svg.appendChild(el("line", { x1: bx, y1: t, x2: bx, y2: Y(0), stroke: "#d35400", "stroke-dasharray": "4 3" }));
+    svg.appendChild(el("line", { x1: bx, y1: t, x2: bx, y2: Y(yLow), stroke: "#d35400", "stroke-dasharray": "2 3" }));
+    svg.appendChild(el("circle", { cx: bx, cy: Y(curve.best_kappa), r: 3, fill: "#d35400" }));
     const fig = document.createElement("figure");
     fig.appendChild(svg);
     const cap = document.createElement("figcaption");
-    cap.textContent = `${curve.rater}: agreement with ${curve.reference}; dashed line = best kappa (${fmt(curve.best_kappa)} at ${curve.best_threshold.toPrecision(4)}), ROC AUC ${fmt(curve.roc_auc)}`;
+    cap.textContent = `${curve.rater}, ${direction}: share of pairs agreeing with ${curve.reference} (black, per layer in colour) and Cohen's kappa (orange) at each threshold; dotted line: best kappa, ${fmt(curve.best_kappa)} at ${curve.best_threshold.toPrecision(3)}; ROC AUC ${fmt(curve.roc_auc)}`;
     fig.appendChild(cap);
     return fig;
   }

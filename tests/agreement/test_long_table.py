@@ -7,9 +7,9 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from annotate.models import Neuron, NeuronImage
-from evaluation.judgment_arrays import unpack_array
 from evaluation.models import Judgment, Rater
-from evaluation.reports import load_long_table
+from evaluation.reports.read import load_long_table
+from evaluation.reports.read_arrays import unpack_array
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +100,7 @@ def test_unpack_array_reads_postgres_binary_arrays():
 
 @pytest.mark.django_db(transaction=True)  # several connections read only committed rows
 def test_readers_on_a_shared_snapshot_return_each_judgment_once(make_study, annotators):
-    from evaluation.judgment_arrays import read_study_arrays
+    from evaluation.reports.read_arrays import read_study_arrays
 
     study = make_study(neurons=5, k=3)
     pairs = list(NeuronImage.objects.filter(neuron__study=study))
@@ -129,7 +129,7 @@ def test_the_read_falls_back_to_one_connection_when_no_other_opens(
 ):
     import psycopg
 
-    from evaluation import judgment_arrays
+    from evaluation.reports import read_arrays
 
     study = make_study(neurons=2, k=2)
     rater = Rater.objects.create(name="alice", kind="human", user=annotators["alice"])
@@ -139,6 +139,6 @@ def test_the_read_falls_back_to_one_connection_when_no_other_opens(
     def refused(*args, **kwargs):
         raise psycopg.OperationalError("too many clients already")
 
-    monkeypatch.setattr(judgment_arrays, "_snapshot_connection", refused)
-    arrays = judgment_arrays.read_study_arrays(study.pk, readers=2)
+    monkeypatch.setattr(read_arrays, "_snapshot_connection", refused)
+    arrays = read_arrays.read_study_arrays(study.pk, readers=2)
     assert len(arrays.item) == 4 and "reading on one connection" in caplog.text

@@ -1,15 +1,36 @@
-"""Agreement measures against published worked examples and against scikit-learn/statsmodels."""
+"""Agreement measures against published worked examples and against scikit-learn/statsmodels,
+through the functions the report itself calls (`agreement_figures` calls
+`pairwise_overall_and_by_group` and `multi_rater_agreement`)."""
 
 import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import cohens_kappa, fleiss_kappa
 
-from evaluation.agreement.multi import fleiss, krippendorff_nominal
+from evaluation.agreement.multi import multi_rater_agreement
 from evaluation.agreement.neuron_level import neuron_votes
-from evaluation.agreement.pairwise import metrics_from_counts, pairwise_agreement
+from evaluation.agreement.pairwise import metrics_from_counts, pairwise_overall_and_by_group
 
 M = -1  # missing
+
+
+def pairwise_agreement(votes, raters, units, n_units, n_boot=500, seed=0):
+    """The report's pairwise figures over one group holding every unit (one layer)."""
+    overall, _ = pairwise_overall_and_by_group(
+        votes, raters, units, np.zeros(n_units, dtype=np.int64), ["all"], n_boot, seed
+    )
+    return overall
+
+
+def fleiss(votes):
+    """Fleiss' kappa and its items, as the report's multi-rater table has them."""
+    result = multi_rater_agreement(votes, [f"r{i}" for i in range(votes.shape[1])])
+    return result.fleiss_kappa, result.fleiss_items
+
+
+def krippendorff_nominal(votes):
+    result = multi_rater_agreement(votes, [f"r{i}" for i in range(votes.shape[1])])
+    return result.krippendorff_alpha, result.alpha_items
 
 
 def votes_from_counts(counts):
@@ -148,3 +169,9 @@ def test_krippendorff_is_undefined_without_two_values_or_pairable_items():
     assert np.isnan(krippendorff_nominal(np.array([[1, 1], [1, M]]))[0])
     alpha, items = krippendorff_nominal(np.array([[0, M], [M, 1], [M, M]]))
     assert np.isnan(alpha) and items == 0
+
+
+def test_fleiss_is_undefined_when_only_one_category_occurs():
+    kappa, items = fleiss(np.ones((5, 3), dtype=np.int8))
+    assert np.isnan(kappa) and items == 5  # was 1.0 while kappa, IoU and alpha were undefined
+    assert np.isnan(krippendorff_nominal(np.ones((5, 3), dtype=np.int8))[0])

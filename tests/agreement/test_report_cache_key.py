@@ -3,7 +3,7 @@
 import pytest
 
 from evaluation.models import Judgment, Rater
-from evaluation.reports import judgment_fingerprint
+from evaluation.reports.read import judgment_fingerprint
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the counter moves at commit
 

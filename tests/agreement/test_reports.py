@@ -8,10 +8,12 @@ import pytest
 from django.urls import reverse
 
 from annotate.models import Neuron, NeuronImage
-from evaluation.exports import escape_cell
 from evaluation.models import EvaluationRun, Judgment, Rater, RunStatus
-from evaluation.reports import get_study_report
+from evaluation.reports.cache import get_study_report
+from evaluation.reports.export import escape_cell
+from evaluation.reports.options import ReportOptions
 from evaluation.sanity import do_create_sanity_probes
+from tests.agreement.conftest import judge, slip_a_distractor
 
 pytestmark = pytest.mark.django_db
 
@@ -21,44 +23,6 @@ def _fresh_cache():
     from django.core.cache import cache
 
     cache.clear()
-
-
-def judge(rater, pairs, verdicts, scores=None, extra=None):
-    Judgment.objects.bulk_create(
-        Judgment(
-            rater=rater,
-            neuron_image=p,
-            verdict=v,
-            score=None if scores is None else scores[i],
-            extra=extra or {},
-        )
-        for i, (p, v) in enumerate(zip(pairs, verdicts, strict=True))
-    )
-
-
-@pytest.fixture
-def rated_study(make_study, annotators):
-    """6 neurons x 3 images in two layers; alice and bob, an ES model, a yes-to-all model."""
-    study = make_study(name="rated", neurons=6, k=3, labels=["red", "green", "blue"])
-    Neuron.objects.filter(study=study, unit__gte=3).update(layer="layer2")
-    study.layers = ["layer1", "layer2"]
-    study.save()
-    pairs = list(NeuronImage.objects.filter(neuron__study=study).order_by("neuron_id", "rank"))
-    truth = ["yes", "no", "yes"] * 6
-    alice = Rater.objects.create(name="alice", kind="human", user=annotators["alice"])
-    bob = Rater.objects.create(name="bob", kind="human", user=annotators["bob"])
-    judge(alice, pairs, truth)
-    judge(bob, pairs, truth[:-2] + ["yes", "no"])  # truth ends no, yes
-    es = Rater.objects.create(name="OpenCLIP ES", kind="openclip_es", params={"t": 0.25})
-    es_scores = [(0.3 if v == "yes" else 0.2) + i / 1000 for i, v in enumerate(truth)]
-    judge(es, pairs, ["yes" if s >= 0.25 else "no" for s in es_scores], es_scores)
-    blip = Rater.objects.create(name="=BLIP", kind="vqa_blip2", params={})
-    judge(blip, pairs, ["yes"] * 18, [0.9] * 18, extra={"answer": "yes, it does"})
-    EvaluationRun.objects.create(
-        rater=es, study=study, status=RunStatus.DONE, done_pairs=18, total_pairs=18,
-        wall_seconds=2.5, stage_seconds={"encode": 2.0},
-    )  # fmt: skip
-    return study
 
 
 def test_report_figures_for_a_small_study(rated_study):
@@ -155,7 +119,12 @@ def test_report_json_is_served_from_cache_until_a_judgment_or_a_finished_run(
     api = f"/api/reports/{rated_study.pk}/"
     first, first_api = client.get(url).content, client.get(api).content
     assert client.get(url).content == first and client.get(api).content == first_api
-    assert json.loads(first_api) == get_study_report(rated_study)
+    assert json.loads(first_api) == json.loads(first)  # one document, page and API
+    assert json.loads(first_api)["study"] == {"id": rated_study.pk, "name": "rated"}
+    report = get_study_report(rated_study)
+    assert {
+        k: v for k, v in json.loads(first).items() if k not in ("study", "runs", "annotation_spans")
+    } == report
 
     blip = Rater.objects.get(name="=BLIP")
     EvaluationRun.objects.create(
@@ -164,7 +133,7 @@ def test_report_json_is_served_from_cache_until_a_judgment_or_a_finished_run(
     )  # fmt: skip
     with_run = json.loads(client.get(url).content)
     assert "=BLIP" in {r["rater"] for r in with_run["runs"]}
-    assert client.get(api).content == first_api  # the report itself has not changed
+    assert json.loads(client.get(api).content) == with_run
 
     dora = Rater.objects.create(
         name="dora", kind="human", user=django_user_model.objects.create_user("dora")
@@ -229,9 +198,7 @@ def test_disagreement_browser_and_cross_study(client, rated_study, staff):
 
 
 def test_exclude_option_leaves_an_annotator_out_of_the_consensus(rated_study):
-    from evaluation.reports import ReportRequest
-
-    report = get_study_report(rated_study, ReportRequest(exclude=("bob",)))
+    report = get_study_report(rated_study, ReportOptions(exclude=("bob",)))
     bob = next(r for r in report["reliability"] if r["rater"] == "bob")
     assert bob["excluded"]
     pair = {(p["first"], p["second"]): p for p in report["pair"]["pairwise"]}
@@ -267,7 +234,7 @@ def test_study_page_links_the_report_for_staff_only(client, rated_study, staff, 
 
 
 def test_every_listed_table_exports_as_csv_and_json(client, rated_study, staff):
-    from evaluation.exports import TABLES
+    from evaluation.reports.export import TABLES
 
     client.force_login(staff)
     page = client.get(reverse("study-report", args=[rated_study.pk])).content.decode()
@@ -286,21 +253,20 @@ def test_every_listed_table_exports_as_csv_and_json(client, rated_study, staff):
 
 
 def test_exclude_by_rater_id_and_bad_ids(client, rated_study, staff):
-    from evaluation.reports import ReportRequest
-
     bob = Rater.objects.get(name="bob")
-    report = get_study_report(rated_study, ReportRequest(exclude_rater_ids=(bob.pk,)))
+    report = get_study_report(rated_study, ReportOptions(exclude_rater_ids=(bob.pk,)))
     assert next(r for r in report["reliability"] if r["rater"] == "bob")["excluded"]
     client.force_login(staff)
     url = reverse("study-report-json", args=[rated_study.pk])
     data = json.loads(client.get(url, {"exclude_id": bob.pk}).content)
-    assert data["options"]["exclude_raters"] == ["bob"]
+    assert data["options"]["exclude_rater_ids"] == [bob.pk]
+    assert data["left_out"] == [
+        {"rater": "bob", "reason": "left out by the report's options", "gold_accuracy": None}
+    ]
     assert client.get(url, {"exclude_id": "bob"}).status_code == 400
 
 
 def test_gold_accuracy_from_distractors_and_min_gold(rated_study):
-    from evaluation.reports import ReportRequest
-
     neuron = Neuron.objects.filter(study=rated_study).order_by("unit").first()
     donor = NeuronImage.objects.filter(neuron__study=rated_study).exclude(neuron=neuron).first()
     distractor = NeuronImage.objects.create(
@@ -312,8 +278,10 @@ def test_gold_accuracy_from_distractors_and_min_gold(rated_study):
     gold = {r["rater"]: (r["gold_accuracy"], r["gold_items"]) for r in report["reliability"]}
     assert gold == {"alice": (1.0, 1), "bob": (0.0, 1)}
     assert report["pair"]["pairwise"][0]["n"] == 18  # the distractor stays out of agreement
-    strict = get_study_report(rated_study, ReportRequest(min_gold=0.5))
+    strict = get_study_report(rated_study, ReportOptions(min_gold=0.5))
     assert [r["rater"] for r in strict["reliability"] if r["excluded"]] == ["bob"]
+    everyone = get_study_report(rated_study, ReportOptions(min_gold=0))
+    assert not any(r["excluded"] for r in everyone["reliability"])
 
 
 def test_staff_create_sanity_probes_from_the_report_page(client, rated_study, staff, annotators):
@@ -328,3 +296,85 @@ def test_staff_create_sanity_probes_from_the_report_page(client, rated_study, st
     bad = client.post(url, {"per_layer": 0}, follow=True)
     assert "No probes created" in bad.content.decode()
     assert Neuron.objects.filter(study=rated_study).exclude(role="real").count() == 6
+
+
+def test_an_annotator_under_the_studys_gold_bar_is_left_out_of_agreement_by_default(
+    client, rated_study, staff
+):
+    from annotate.models import AnnotationSettings
+
+    AnnotationSettings.objects.create(study=rated_study, min_gold_accuracy=0.7)
+    slip_a_distractor(rated_study, right="alice", wrong="bob")  # bob: gold accuracy 0.0
+    report = get_study_report(rated_study)
+    assert report["options"]["min_gold"] == 0.7
+    assert [r["rater"] for r in report["reliability"] if r["excluded"]] == ["bob"]
+    assert report["left_out"] == [
+        {
+            "rater": "bob",
+            "reason": "gold accuracy 0.000 on 1 known pair is under the bar of 0.7",
+            "gold_accuracy": 0.0,
+        }
+    ]
+    # the consensus is alice's alone, so she agrees with it perfectly; bob's two slips show
+    pair = {(p["first"], p["second"]): p for p in report["pair"]["pairwise"]}
+    assert pair[("alice", "Human majority")]["kappa"] == pytest.approx(1.0)
+    assert pair[("bob", "Human majority")]["kappa"] < 1.0
+    client.force_login(staff)
+    page = client.get(reverse("study-report", args=[rated_study.pk])).content.decode()
+    assert "gold accuracy 0.000 on 1 known pair is under the bar of 0.7" in page
+    # the report may set another bar: 0 keeps everyone
+    data = json.loads(client.get(reverse("study-report-json", args=[rated_study.pk]),
+                                 {"min_gold": 0}).content)  # fmt: skip
+    assert data["left_out"] == [] and data["options"]["min_gold"] == 0.0
+
+
+def test_changing_the_studys_gold_bar_changes_the_default_report(rated_study):
+    from annotate.models import AnnotationSettings
+
+    slip_a_distractor(rated_study, right="alice", wrong="bob")
+    assert [r["rater"] for r in get_study_report(rated_study)["left_out"]] == ["bob"]  # 0.7
+    AnnotationSettings.objects.update_or_create(
+        study=rated_study, defaults={"min_gold_accuracy": 0.0}
+    )
+    assert get_study_report(rated_study)["left_out"] == []
+
+
+def test_fleiss_kappa_is_undefined_where_only_one_verdict_occurs(make_study):
+    """Every rater says yes to everything: kappa, IoU's chance and alpha are undefined; so is
+    Fleiss' kappa (it used to read 1.0)."""
+    study = make_study(name="all-yes", neurons=2, k=2)
+    pairs = list(NeuronImage.objects.filter(neuron__study=study))
+    for name in ("one", "two", "three"):
+        judge(Rater.objects.create(name=name, kind="openclip_cp", params={"n": name}), pairs,
+              ["yes"] * len(pairs))  # fmt: skip
+    report = get_study_report(study)
+    multi = report["pair"]["multi"]["all"]
+    assert multi["fleiss_items"] == 4
+    assert multi["fleiss_kappa"] is None and multi["krippendorff_alpha"] is None
+    assert all(p["kappa"] is None for p in report["pair"]["pairwise"])
+
+
+def test_runs_are_automatic_runs_and_annotators_are_listed_apart(client, rated_study, staff):
+    client.force_login(staff)
+    document = json.loads(client.get(f"/api/reports/{rated_study.pk}/").content)
+    assert [r["rater"] for r in document["runs"]] == ["OpenCLIP ES"]
+    spans = {s["rater"]: s for s in document["annotation_spans"]}
+    assert set(spans) == {"alice", "bob"} and spans["alice"]["pairs"] == 18
+    assert "pairs_per_second" not in spans["alice"]
+    runs_csv = client.get(reverse("study-report-runs", args=[rated_study.pk, "csv"]))
+    rows = list(csv.reader(io.StringIO(b"".join(runs_csv.streaming_content).decode())))
+    assert [r[0] for r in rows[1:]] == ["OpenCLIP ES"]
+    page = client.get(reverse("study-report", args=[rated_study.pk])).content.decode()
+    runs_table = page.split('id="runs"')[1].split("</table>")[0]
+    assert "OpenCLIP ES" in runs_table and "alice" not in runs_table
+
+
+def test_share_of_labels_judged_correct_exports_clean_numbers(client, rated_study, staff):
+    """alice says yes to 12 of 18 pairs: the CSV says 12/18 as a float64 writes it, not a
+    float32's 0.6666666865348816."""
+    client.force_login(staff)
+    url = reverse("study-report-table", args=[rated_study.pk, "yes-rates", "csv"])
+    body = b"".join(client.get(url, {"level": "pair"}).streaming_content).decode()
+    rows = {(r[0], r[1]): r for r in csv.reader(io.StringIO(body))}
+    assert rows[("alice", "Overall")][2:4] == ["18", repr(12 / 18)]
+    assert rows[("bob", "layer2")][2:4] == ["9", repr(6 / 9)]

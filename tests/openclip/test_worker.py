@@ -15,7 +15,7 @@ from annotate.models import Neuron, NeuronImage, Study
 from evaluation import rater_configs, runs
 from evaluation.models import EvaluationRun, Judgment, RunStatus
 from evaluation.raters.clip_spec import DEMO_MODEL
-from evaluation.reports import ReportRequest, report_cache_key
+from evaluation.reports.cache import report_cache_key
 from tests.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -81,7 +81,7 @@ def test_killed_worker_restarts_and_the_run_finishes_exactly_once(settings):
         _wait(_judged_or_failed(run, 160), 120, second)
         _wait(lambda: EvaluationRun.objects.get(pk=run.pk).status == RunStatus.DONE, 20, second)
         # The chunk that finished the run queued the study's report: a page reads it cached.
-        report_key = report_cache_key(study, ReportRequest())
+        report_key = report_cache_key(study)
         _wait(lambda: cache.get(report_key) is not None, 60, second)
     finally:
         log = stop_worker(second)

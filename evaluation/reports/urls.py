@@ -1,6 +1,6 @@
 from django.urls import path
 
-from evaluation import report_views as views
+from evaluation.reports import views
 
 urlpatterns = [
     path("studies/<int:study_id>/", views.study_report, name="study-report"),

@@ -1,9 +1,13 @@
-"""One call that computes every agreement figure of a study from its long judgment table."""
+"""Every agreement figure of a study, assembled from its long judgment table in one call.
+
+Plain maths: the report package (`evaluation.reports`) reads the table and the options and
+passes them in; nothing here knows Django.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -18,12 +22,13 @@ from evaluation.agreement.calibration import CalibrationCurve, has_scores, sweep
 from evaluation.agreement.consensus import (
     DAWID_SKENE,
     MAJORITY,
+    REFERENCES,
     AnnotatorReliability,
     build_consensus,
 )
 from evaluation.agreement.disagreement import NeuronDisagreement, most_disputed
 from evaluation.agreement.multi import MultiRaterAgreement, multi_rater_agreement
-from evaluation.agreement.neuron_level import check_rule, neuron_votes
+from evaluation.agreement.neuron_level import neuron_votes
 from evaluation.agreement.pairwise import (
     DEFINITIONS,
     PairAgreement,
@@ -35,24 +40,19 @@ from evaluation.agreement.sanity_checks import SanityRow, sanity_table
 
 HUMAN = "human"
 CONSENSUS = "consensus"
-REFERENCES = ("dawid_skene", "majority")
+DISPUTED_LIMIT = 50
 
 
 @dataclass(frozen=True)
-class ReportOptions:
-    neuron_rule: str = "any"  # any / majority / all of the k images
-    reference: str = "dawid_skene"  # which human consensus the models are compared with
-    n_boot: int = 500
-    seed: int = 0
-    exclude_raters: frozenset[str] = frozenset()  # annotators left out of the consensus
-    disputed_limit: int = 50
+class FigureSettings:
+    """What the figures depend on besides the table; `evaluation.reports.options` checks and
+    fills them from a report's options."""
 
-    def check(self) -> None:
-        check_rule(self.neuron_rule)
-        if self.reference not in REFERENCES:
-            raise ValueError(f"reference must be one of {', '.join(REFERENCES)}")
-        if not 0 <= self.n_boot <= 5000:
-            raise ValueError("n_boot must be between 0 and 5000")
+    rule: str  # a neuron's label is correct when any / majority / all of its k images match
+    reference: str  # a key of REFERENCES: the human consensus models are compared with
+    n_boot: int
+    seed: int
+    excluded: frozenset[str] = frozenset()  # annotators left out of the consensus
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,7 @@ class LevelReport:
 
 
 @dataclass
-class AgreementReport:
-    options: dict
+class AgreementFigures:
     raters: list[RaterSummary]
     layers: list[str]
     reference: str | None
@@ -126,10 +125,10 @@ def _multi(
     }
 
 
-def _level(level, votes, ratings, units, unit_layer, kinds, ref_col, options) -> LevelReport:
+def _level(level, votes, ratings, units, unit_layer, kinds, ref_col, settings) -> LevelReport:
     raters = ratings.raters
     overall, per_layer = pairwise_overall_and_by_group(
-        votes, raters, units, unit_layer, ratings.layers, options.n_boot, options.seed
+        votes, raters, units, unit_layer, ratings.layers, settings.n_boot, settings.seed
     )
     by_layer = [] if ref_col is None else reference_rows(overall, per_layer, raters[ref_col])
     return LevelReport(
@@ -140,7 +139,7 @@ def _level(level, votes, ratings, units, unit_layer, kinds, ref_col, options) ->
         multi=_multi(votes, raters, kinds),
         by_layer=by_layer,
         yes_rates=yes_rates(
-            votes, raters, units, unit_layer, ratings.layers, options.n_boot, options.seed
+            votes, raters, units, unit_layer, ratings.layers, settings.n_boot, settings.seed
         ),
     )
 
@@ -148,7 +147,7 @@ def _level(level, votes, ratings, units, unit_layer, kinds, ref_col, options) ->
 def _add_consensus(
     ratings: Ratings,
     kinds: dict[str, str],
-    options: ReportOptions,
+    settings: FigureSettings,
     gold: dict[str, tuple[float, int]] | None,
 ) -> tuple[Ratings, list[AnnotatorReliability], str | None]:
     humans = [r for r in ratings.raters if kinds.get(r) == HUMAN]
@@ -156,14 +155,14 @@ def _add_consensus(
         return ratings, [], None
     cols = [ratings.column(r) for r in humans]
     consensus = build_consensus(
-        ratings.votes[:, cols], humans, gold=gold, excluded=set(options.exclude_raters)
+        ratings.votes[:, cols], humans, gold=gold, excluded=set(settings.excluded)
     )
     if (consensus.majority == MISSING).all():
         return ratings, consensus.reliability, None
     ratings = ratings.with_rater(MAJORITY, consensus.majority)
     ratings = ratings.with_rater(DAWID_SKENE, consensus.dawid_skene, consensus.dawid_skene_p_yes)
     kinds[MAJORITY] = kinds[DAWID_SKENE] = CONSENSUS
-    reference = DAWID_SKENE if options.reference == "dawid_skene" else MAJORITY
+    reference = REFERENCES[settings.reference]
     return ratings, consensus.reliability, reference
 
 
@@ -210,31 +209,27 @@ def _summaries(ratings: Ratings, kinds: dict[str, str]) -> list[RaterSummary]:
     return out
 
 
-def build_report(
+def agreement_figures(
     table: pd.DataFrame,
     kinds: dict[str, str],
-    options: ReportOptions | None = None,
+    settings: FigureSettings,
     gold: dict[str, tuple[float, int]] | None = None,
     layer_order: list[str] | None = None,
     rater_order: list[str] | None = None,
-) -> AgreementReport:
+) -> AgreementFigures:
     """`table`: rater, neuron, layer, item, verdict, score and role (real or a probe role).
 
     `kinds` maps rater name to its kind ("human", "openclip_es", ...). Agreement uses real
     neurons only; probe neurons feed the sanity table.
     """
-    options = options or ReportOptions()
-    options.check()
     kinds = dict(kinds)
     roles = table["role"] if "role" in table.columns else pd.Series("real", index=table.index)
     real = table[roles == "real"]
     sanity = sanity_table(table.assign(role=roles)) if (roles != "real").any() else []
     ratings = build_ratings(real, rater_order=rater_order, layer_order=layer_order)
-    ratings, reliability, reference = _add_consensus(ratings, kinds, options, gold)
+    ratings, reliability, reference = _add_consensus(ratings, kinds, settings, gold)
     ref_col = ratings.column(reference) if reference else None
-    n_votes = neuron_votes(
-        ratings.votes, ratings.item_neuron, len(ratings.neurons), options.neuron_rule
-    )
+    n_votes = neuron_votes(ratings.votes, ratings.item_neuron, len(ratings.neurons), settings.rule)
     neuron_ids = np.arange(len(ratings.neurons))
     with shared_resamples():  # both levels resample the same neurons of each layer
         pair = _level(
@@ -245,10 +240,10 @@ def build_report(
             ratings.neuron_layer,
             kinds,
             ref_col,
-            options,
+            settings,
         )
         neuron = _level(
-            "neuron", n_votes, ratings, neuron_ids, ratings.neuron_layer, kinds, ref_col, options
+            "neuron", n_votes, ratings, neuron_ids, ratings.neuron_layer, kinds, ref_col, settings
         )
     real_cols = [i for i, r in enumerate(ratings.raters) if kinds.get(r) != CONSENSUS]
     disputed = most_disputed(
@@ -257,11 +252,9 @@ def build_report(
         ratings.neurons,
         ratings.neuron_layer,
         ratings.layers,
-        options.disputed_limit,
+        DISPUTED_LIMIT,
     )
-    opts = asdict(options) | {"exclude_raters": sorted(options.exclude_raters)}
-    return AgreementReport(
-        options=opts,
+    return AgreementFigures(
         raters=_summaries(ratings, kinds),
         layers=ratings.layers,
         reference=reference,

@@ -1,4 +1,6 @@
-"""CSV and JSON exports of report tables and of the long judgment table.
+"""CSV and JSON downloads of report tables, run times and the long judgment table: one code
+path for the report pages and the API (`table_download`, `runs_download`,
+`judgments_download`), in the FORMATS both accept.
 
 Spreadsheet programs run a cell that starts with = + - @ (or a tab or carriage return) as a
 formula; such text cells get a leading apostrophe (OWASP "CSV injection"). Numbers are kept.
@@ -17,6 +19,7 @@ from evaluation.models import Judgment
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LEVELS = ("pair", "neuron")
+FORMATS = ("csv", "json")
 
 
 class Echo:
@@ -173,9 +176,41 @@ def check_table(name: str, level: str) -> None:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}")
 
 
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+
+
 def table_as_records(report: dict, name: str, level: str = "pair") -> list[dict]:
     header, rows = TABLES[name](report, level)
     return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def table_download(study: Study, report: dict, name: str, level: str, fmt: str):
+    """One report table as a CSV or JSON attachment; check_table and check_format first."""
+    filename = f"{name}-{level}-study{study.pk}.{fmt}"
+    if fmt == "json":
+        return json_response(filename, table_as_records(report, name, level))
+    header, rows = TABLES[name](report, level)
+    return csv_response(filename, header, rows)
+
+
+RUN_HEADER = ["rater", "kind", "pairs", "wall_seconds", "pairs_per_second", "stage_seconds"]
+
+
+def runs_download(study: Study, runs: list[dict], fmt: str):
+    filename = f"runs-study{study.pk}.{fmt}"
+    if fmt == "json":
+        return json_response(filename, runs)
+    return csv_response(filename, RUN_HEADER, ([r[h] for h in RUN_HEADER] for r in runs))
+
+
+def rows_download(filename: str, rows: list[dict], fmt: str):
+    """Rows of dicts (e.g. the cross-study table) as CSV or JSON."""
+    if fmt == "json":
+        return json_response(f"{filename}.json", rows)
+    header = list(rows[0]) if rows else ["study"]
+    return csv_response(f"{filename}.csv", header, ([r[h] for h in header] for r in rows))
 
 
 JUDGMENT_HEADER = [
@@ -225,3 +260,7 @@ def judgments_json(study: Study) -> StreamingHttpResponse:
     response = StreamingHttpResponse(_json_array(study), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="judgments-study{study.pk}.json"'
     return response
+
+
+def judgments_download(study: Study, fmt: str) -> StreamingHttpResponse:
+    return judgments_json(study) if fmt == "json" else judgments_csv(study)

@@ -1,43 +1,50 @@
-"""Report pages and exports (staff only). Each view makes one call into reports/exports."""
+"""Report pages and downloads (staff only). Each view makes one call into the package."""
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.models import Study
-from evaluation import exports
-from evaluation.agreement.pairwise import DEFINITIONS
-from evaluation.report_tables import (
-    cached_run_times,
-    cross_study,
-    disputed_details,
-    study_report_with_runs_json,
-)
-from evaluation.reports import (
-    access_reports,
-    access_study_report,
-    check_report_request,
+from evaluation.reports import export
+from evaluation.reports.cache import (
+    cached_timings,
     get_study_report,
+    options_in_force,
     report_cache_key,
+    report_document_json,
 )
+from evaluation.reports.cross_study import cross_study
+from evaluation.reports.options import check_report_options
+from evaluation.reports.read import disputed_details
+from evaluation.reports.render import cross_study_context, study_report_context
 from evaluation.sanity import do_create_sanity_probes
 
-FORMATS = ("csv", "json")
+
+def access_reports(user) -> None:
+    """Reports show every rater's verdicts, so they are for staff only."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        raise PermissionDenied("Reports are for staff.")
+
+
+def access_study_report(user, study_id: int) -> Study:
+    access_reports(user)
+    return get_object_or_404(Study, pk=study_id)
 
 
 def _options(request):
-    return check_report_request(request.GET)
+    return check_report_options(request.GET)
 
 
 def _check_format(fmt: str) -> None:
-    if fmt not in FORMATS:
-        raise Http404("Exports come as .csv or .json")
+    try:
+        export.check_format(fmt)
+    except ValueError:
+        raise Http404("Exports come as .csv or .json") from None
 
 
 @require_GET
@@ -45,46 +52,12 @@ def _check_format(fmt: str) -> None:
 def study_report(request, study_id: int):
     study = access_study_report(request.user, study_id)
     try:
-        options = _options(request)
+        options = options_in_force(study, _options(request))
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc))
     report_key = report_cache_key(study, options)  # read before the report: never newer
-    report = get_study_report(study, options)
-    heatmap = {
-        level: {
-            "raters": [r["name"] for r in report["raters"]],
-            "pairs": {"Overall": report[level]["pairwise"]} | report[level]["pairwise_by_layer"],
-        }
-        for level in exports.LEVELS
-    }
-    context = {
-        "study": study,
-        "report": report,
-        "report_key": report_key,
-        "options": options,
-        "runs": cached_run_times(study),
-        "definitions": DEFINITIONS,
-        "heatmap": heatmap,
-        "calibration": report["calibration"],
-        "tables": list(exports.TABLES),
-        "query": request.GET.urlencode(),
-        "humans": [r["rater"] for r in report["reliability"]],
-        "layer_columns": [*report["layers"], "Overall"],
-        "yes_rates": pivot_by_layer(report["neuron"]["yes_rates"], [*report["layers"], "Overall"]),
-        "by_layer": {
-            level: pivot_by_layer(report[level]["by_layer"], [*report["layers"], "Overall"])
-            for level in exports.LEVELS
-        },
-    }
+    context = study_report_context(study, options, report_key, request.GET.urlencode())
     return render(request, "reports/study_report.html", context)
-
-
-def pivot_by_layer(rows: list[dict], columns: list[str]) -> list[dict]:
-    """Rater rows x layer columns, like the reference Table 1."""
-    cells: dict[str, dict[str, dict]] = {}
-    for r in rows:
-        cells.setdefault(r["rater"], {})[r["layer"]] = r
-    return [{"rater": k, "cells": [v.get(c) for c in columns]} for k, v in cells.items()]
 
 
 @require_POST
@@ -112,7 +85,7 @@ def create_sanity_probes(request, study_id: int):
 def study_report_json(request, study_id: int):
     study = access_study_report(request.user, study_id)
     try:
-        body = study_report_with_runs_json(study, _options(request))
+        body = report_document_json(study, _options(request))
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc))
     response = HttpResponse(body, content_type="application/json")
@@ -127,15 +100,11 @@ def study_table(request, study_id: int, table: str, fmt: str):
     study = access_study_report(request.user, study_id)
     level = request.GET.get("level", "pair")
     try:
-        exports.check_table(table, level)
+        export.check_table(table, level)
         report = get_study_report(study, _options(request))
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc))
-    name = f"{table}-{level}-study{study.pk}"
-    if fmt == "json":
-        return exports.json_response(f"{name}.json", exports.table_as_records(report, table, level))
-    header, rows = exports.TABLES[table](report, level)
-    return exports.csv_response(f"{name}.csv", header, rows)
+    return export.table_download(study, report, table, level, fmt)
 
 
 @require_GET
@@ -143,13 +112,7 @@ def study_table(request, study_id: int, table: str, fmt: str):
 def study_runs(request, study_id: int, fmt: str):
     _check_format(fmt)
     study = access_study_report(request.user, study_id)
-    rows = cached_run_times(study)
-    if fmt == "json":
-        return exports.json_response(f"runs-study{study.pk}.json", rows)
-    header = ["rater", "kind", "pairs", "wall_seconds", "pairs_per_second", "stage_seconds"]
-    return exports.csv_response(
-        f"runs-study{study.pk}.csv", header, ([r[h] for h in header] for r in rows)
-    )
+    return export.runs_download(study, cached_timings(study)["runs"], fmt)
 
 
 @require_GET
@@ -157,7 +120,7 @@ def study_runs(request, study_id: int, fmt: str):
 def study_judgments(request, study_id: int, fmt: str):
     _check_format(fmt)
     study = access_study_report(request.user, study_id)
-    return exports.judgments_json(study) if fmt == "json" else exports.judgments_csv(study)
+    return export.judgments_download(study, fmt)
 
 
 @require_GET
@@ -188,23 +151,10 @@ def cross_study_table(request):
     studies = Study.objects.filter(pk__in=ids) if ids else Study.objects.all()
     rows = cross_study(studies.select_related("concept_set").order_by("name"), options)
     fmt = request.GET.get("format")
-    if fmt == "json":
-        return exports.json_response("cross-study.json", rows)
-    if fmt == "csv":
-        header = list(rows[0]) if rows else ["study"]
-        return exports.csv_response(
-            "cross-study.csv", header, ([r[h] for h in header] for r in rows)
-        )
-    raters = sorted({r["rater"] for r in rows})
-    grid: dict = {}
-    for r in rows:
-        grid.setdefault(r["study_id"], {"row": r, "cells": {}})["cells"][r["rater"]] = r
-    table = [
-        {"study": g["row"], "cells": [g["cells"].get(name) for name in raters]}
-        for g in grid.values()
-    ]
+    if fmt in export.FORMATS:
+        return export.rows_download("cross-study", rows, fmt)
     return render(
         request,
         "reports/cross_study.html",
-        {"raters": raters, "table": table, "rows_json": json.dumps(rows, default=str)},
+        cross_study_context(rows),
     )
