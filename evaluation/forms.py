@@ -7,6 +7,7 @@ registry; the Model field defaults to a model this machine has (the demo CLIP on
 from __future__ import annotations
 
 import json
+from functools import cached_property
 
 from django import forms
 
@@ -34,22 +35,22 @@ class StartRunForm(forms.Form):
     device = forms.CharField(required=False, max_length=20, help_text="auto, cpu, cuda, cuda:1")
     batch_size = forms.IntegerField(required=False, min_value=1, max_value=65536)
 
+    @cached_property
     def model_choices(self) -> dict[str, list[tuple[str, str]]]:
-        """Per kind, the (model, label) pairs found on this machine, the kind's default first."""
-        if not hasattr(self, "_model_choices"):
-            listed: dict[str | None, list[tuple[str, str]]] = {}
-            for entry in RATER_KINDS.values():
-                if entry.models not in listed:
-                    listed[entry.models] = entry.local_models()
-            self._model_choices = {k: listed[e.models] for k, e in RATER_KINDS.items()}
-        return self._model_choices
+        """Per kind, the (model, label) pairs found on this machine, the kind's default first;
+        kinds sharing a model list (ES and CP) look for models once."""
+        listed: dict[str | None, list[tuple[str, str]]] = {}
+        for entry in RATER_KINDS.values():
+            if entry.models not in listed:
+                listed[entry.models] = entry.local_models()
+        return {kind: listed[entry.models] for kind, entry in RATER_KINDS.items()}
 
     def kind_options(self) -> list[tuple[str, str, str]]:
         """(kind, label, default model) for the page's kind menu."""
         return [(kind, label, self.default_model(kind)) for kind, label in kind_choices()]
 
     def default_model(self, kind: str) -> str:
-        found = self.model_choices().get(kind) or []
+        found = self.model_choices.get(kind) or []
         return found[0][0] if found else ""
 
     def get_initial_for_field(self, field, field_name):
