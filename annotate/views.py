@@ -11,6 +11,7 @@ from annotate.models import Neuron, NeuronImage
 from annotate.paging import LayerOrderedNeurons
 from annotate.permissions import access_study, visible_studies
 from annotate.study_cards import neuron_cards
+from evaluation.forms import StartRunForm
 
 NEURONS_PER_PAGE = 48
 
@@ -52,7 +53,13 @@ def study_detail(request, study_id: int):
     return render(
         request,
         "annotate/study_detail.html",
-        {"study": study, "neurons": neuron_cards(page.object_list), "page": page, "layer": layer},
+        {
+            "study": study,
+            "neurons": neuron_cards(page.object_list),
+            "page": page,
+            "layer": layer,
+            "start_run_form": StartRunForm(),
+        },
     )
 
 

@@ -9,7 +9,7 @@ import logging
 from annotate.models import Study
 from evaluation.models import EvaluationRun, Rater, RunStatus
 from evaluation.rater_configs import do_get_rater
-from evaluation.raters.base import RaterUnavailable
+from evaluation.raters.clip_models import reference_weights_cached
 from evaluation.raters.clip_spec import DEFAULT_MODEL, DEFAULT_PRETRAINED, DEMO_MODEL
 from evaluation.runs import do_create_run
 
@@ -20,20 +20,8 @@ KINDS = (Rater.Kind.OPENCLIP_ES, Rater.Kind.OPENCLIP_CP)
 DEMO_CP_PROPORTION = 0.1
 
 
-def real_weights_present() -> bool:
-    """Whether the default pretrained weights are in a local cache (no network is tried)."""
-    try:
-        from evaluation.raters.clip_encoder import _cached_tag_file
-        from evaluation.raters.clip_spec import ClipSpec
-
-        _cached_tag_file(ClipSpec(DEFAULT_MODEL, DEFAULT_PRETRAINED, None, "fp32"))
-    except RaterUnavailable:
-        return False
-    return True
-
-
 def demo_rater_params(kind: str) -> dict:
-    if real_weights_present():
+    if reference_weights_cached():
         return {"model": DEFAULT_MODEL, "pretrained": DEFAULT_PRETRAINED}
     if kind == Rater.Kind.OPENCLIP_CP:
         return {"model": DEMO_MODEL, "proportion": DEMO_CP_PROPORTION}

@@ -1,30 +1,28 @@
-"""The study page's "start a run" form: a rater kind, its parameters, and run options."""
+"""The study page's "start a run" form: a rater kind, its parameters, and run options.
+
+Which fields feed which kind's parameters, and which models to offer, come from the rater
+registry; the Model field defaults to a model this machine has (the demo CLIP on the demo).
+"""
 
 from __future__ import annotations
 
 import json
+from functools import cached_property
 
 from django import forms
 
-from evaluation.models import Rater
 from evaluation.rater_configs import check_rater_params
 from evaluation.raters.clip_spec import DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
+from evaluation.raters.registry import RATER_KINDS, kind_choices, rater_kind
 
-AUTOMATIC_KINDS = [
-    (Rater.Kind.OPENCLIP_ES.value, Rater.Kind.OPENCLIP_ES.label),
-    (Rater.Kind.OPENCLIP_CP.value, Rater.Kind.OPENCLIP_CP.label),
-    (Rater.Kind.VQA_BLIP2.value, Rater.Kind.VQA_BLIP2.label),
-    (Rater.Kind.VQA_OPENAI.value, Rater.Kind.VQA_OPENAI.label),
-]
-CLIP_KINDS = (Rater.Kind.OPENCLIP_ES, Rater.Kind.OPENCLIP_CP)
+FIELDS_OVER_JSON = ("threshold", "proportion")  # the other fields only fill what JSON leaves
 
 
 class StartRunForm(forms.Form):
-    kind = forms.ChoiceField(choices=AUTOMATIC_KINDS)
-    model = forms.CharField(required=False, initial=DEFAULT_MODEL, max_length=300)
+    kind = forms.ChoiceField(choices=kind_choices)
+    model = forms.CharField(required=False, max_length=300)
     pretrained = forms.CharField(
         required=False,
-        initial=DEFAULT_PRETRAINED,
         max_length=500,
         help_text="open_clip tag or a checkpoint path on the workers",
     )
@@ -37,6 +35,32 @@ class StartRunForm(forms.Form):
     device = forms.CharField(required=False, max_length=20, help_text="auto, cpu, cuda, cuda:1")
     batch_size = forms.IntegerField(required=False, min_value=1, max_value=65536)
 
+    @cached_property
+    def model_choices(self) -> dict[str, list[tuple[str, str]]]:
+        """Per kind, the (model, label) pairs found on this machine, the kind's default first;
+        kinds sharing a model list (ES and CP) look for models once."""
+        listed: dict[str | None, list[tuple[str, str]]] = {}
+        for entry in RATER_KINDS.values():
+            if entry.models not in listed:
+                listed[entry.models] = entry.local_models()
+        return {kind: listed[entry.models] for kind, entry in RATER_KINDS.items()}
+
+    def kind_options(self) -> list[tuple[str, str, str]]:
+        """(kind, label, default model) for the page's kind menu."""
+        return [(kind, label, self.default_model(kind)) for kind, label in kind_choices()]
+
+    def default_model(self, kind: str) -> str:
+        found = self.model_choices.get(kind) or []
+        return found[0][0] if found else ""
+
+    def get_initial_for_field(self, field, field_name):
+        if field_name in ("model", "pretrained"):
+            model = self.default_model(self.fields["kind"].choices[0][0]) or DEFAULT_MODEL
+            if field_name == "model":
+                return model
+            return DEFAULT_PRETRAINED if model == DEFAULT_MODEL else ""
+        return super().get_initial_for_field(field, field_name)
+
     def clean(self) -> dict:
         data = super().clean()
         if self.errors:
@@ -48,13 +72,13 @@ class StartRunForm(forms.Form):
         if not isinstance(extra, dict):
             raise forms.ValidationError("parameters must be a JSON object")
         params = dict(extra)
-        if data["kind"] in CLIP_KINDS:
-            for name in ("model", "pretrained", "precision"):
-                if data.get(name):
-                    params.setdefault(name, data[name])
-            field = "threshold" if data["kind"] == Rater.Kind.OPENCLIP_ES else "proportion"
-            if data.get(field) is not None:
-                params[field] = data[field]
+        for name in rater_kind(data["kind"]).form_fields:
+            if data.get(name) in (None, ""):
+                continue
+            if name in FIELDS_OVER_JSON:
+                params[name] = data[name]
+            else:
+                params.setdefault(name, data[name])
         try:
             data["params"] = check_rater_params(data["kind"], params)
         except ValueError as exc:

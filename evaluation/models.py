@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from annotate.models import NeuronImage, Study
+from evaluation.raters.registry import RATER_KINDS
 
 
 def params_digest(kind: str, params: dict) -> str:
@@ -21,10 +22,11 @@ class Rater(models.Model):
 
     class Kind(models.TextChoices):
         HUMAN = "human", "Human"
-        VQA_BLIP2 = "vqa_blip2", "VQA: BLIP-2"
-        VQA_OPENAI = "vqa_openai", "VQA: OpenAI-compatible endpoint"
-        OPENCLIP_CP = "openclip_cp", "OpenCLIP concept proportion"
-        OPENCLIP_ES = "openclip_es", "OpenCLIP embedding similarity"
+        # Automatic kinds: labels and everything else in evaluation.raters.registry.
+        VQA_BLIP2 = "vqa_blip2", RATER_KINDS["vqa_blip2"].label
+        VQA_OPENAI = "vqa_openai", RATER_KINDS["vqa_openai"].label
+        OPENCLIP_CP = "openclip_cp", RATER_KINDS["openclip_cp"].label
+        OPENCLIP_ES = "openclip_es", RATER_KINDS["openclip_es"].label
         CONSENSUS = "consensus", "Human consensus"
 
     name = models.CharField(max_length=200, unique=True)

@@ -3,28 +3,22 @@ Rater row for each exact configuration, so two configurations of a method are tw
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from evaluation.models import Rater
+from evaluation.raters.base import RaterSite
+from evaluation.raters.registry import rater_kind
+
+
+def rater_site() -> RaterSite:
+    """What the settings let raters reach, for the plain-Python checks and factories."""
+    return RaterSite(allowed_hosts=frozenset(settings.NEURONJUDGE_VQA_ALLOWED_HOSTS))
 
 
 def check_rater_params(kind: str, params: dict) -> dict:
     """The full, validated configuration for an automatic rater kind (defaults filled in)."""
-    if kind in (Rater.Kind.OPENCLIP_ES, Rater.Kind.OPENCLIP_CP):
-        from evaluation.raters.clip_spec import check_clip_params
-
-        return check_clip_params(kind, params)
-    if kind not in (Rater.Kind.VQA_BLIP2, Rater.Kind.VQA_OPENAI):
-        raise ValueError(f"{kind!r} is not an automatic rater kind")
-    if not isinstance(params, dict):
-        raise ValueError("parameters must be a JSON object")
-    if kind == Rater.Kind.VQA_BLIP2:
-        from evaluation.raters.vqa_blip2_settings import full_blip2_params
-
-        return full_blip2_params(params)
-    from evaluation.raters.openai_vqa import full_openai_vqa_params
-
-    return full_openai_vqa_params(params)
+    return rater_kind(kind).check_params(params, rater_site())
 
 
 def _rater_name(kind: str, params: dict, digest: str) -> str:
@@ -32,7 +26,7 @@ def _rater_name(kind: str, params: dict, digest: str) -> str:
     for name in ("threshold", "proportion", "precision"):
         if name in params:
             shown.append(f"{name} {params[name]}")
-    label = Rater.Kind(kind).label
+    label = rater_kind(kind).label
     return f"{label} · {' · '.join(s for s in shown if s)} · {digest[:8]}"[:200]
 
 

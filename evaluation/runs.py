@@ -20,8 +20,9 @@ from django.utils import timezone
 
 from annotate.models import NeuronImage, Study
 from evaluation.models import ACTIVE_STATUSES, EvaluationRun, Judgment, Rater, RunChunk, RunStatus
+from evaluation.rater_configs import rater_site
 from evaluation.raters.base import Pair, PairRater, PairVerdict, RaterContext, StageTimer
-from evaluation.raters.registry import build_rater
+from evaluation.raters.registry import build_rater, is_automatic
 from evaluation.sources import DatabaseVectorCache, StorageImageSource
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def study_pairs(study: Study):
 def do_create_run(
     study: Study, rater: Rater, options: dict | None = None, user=None
 ) -> EvaluationRun:
-    if rater.is_human or rater.kind == Rater.Kind.CONSENSUS:
+    if not is_automatic(rater.kind):
         raise ValueError(f"{rater.name} is not an automatic rater")
     try:
         with transaction.atomic():
@@ -143,7 +144,7 @@ def _rater_for(run: EvaluationRun, timer: StageTimer) -> PairRater:
     key = (run.rater.kind, run.rater.params_sha256, device)
     if key not in _RATERS:
         with timer.stage("load"):
-            _RATERS[key] = build_rater(run.rater.kind, run.rater.params, device)
+            _RATERS[key] = build_rater(run.rater.kind, run.rater.params, device, rater_site())
     return _RATERS[key]
 
 

@@ -3,6 +3,9 @@
 It says yes when the label's first letter matches the image hash's parity, and counts calls.
 """
 
+from dataclasses import replace
+
+from evaluation.raters import registry
 from evaluation.raters.base import PairVerdict
 
 CALLS: list[int] = []
@@ -28,5 +31,11 @@ class ParityRater:
             ]
 
 
-def build(params, device):
+def build(params, device, site=None):
     return ParityRater(params, device)
+
+
+def use_factory(monkeypatch, kind: str, factory: str) -> None:
+    """Build `kind` with a test double's factory ("module:function") for this test."""
+    entry = registry.RATER_KINDS[kind]
+    monkeypatch.setitem(registry.RATER_KINDS, kind, replace(entry, factory=factory))

@@ -111,6 +111,8 @@ NEURONJUDGE_MAX_IMPORT_FILE_BYTES = envint(
 # Models: where weights are looked for. Nothing is downloaded unless the hub is reachable.
 NEURONJUDGE_MODEL_DIR = Path(envstr("NEURONJUDGE_MODEL_DIR", str(BASE_DIR / "var" / "models")))
 NEURONJUDGE_DEVICE = envstr("NEURONJUDGE_DEVICE", "auto")
+# Hosts an OpenAI-compatible VQA rater may call (with its NEURONJUDGE_VQA_* key); others refused.
+NEURONJUDGE_VQA_ALLOWED_HOSTS = envlist("NEURONJUDGE_VQA_ALLOWED_HOSTS", "127.0.0.1,localhost")
 
 # Celery: Redis broker; model work on the "gpu" queue, everything else on "default".
 CELERY_BROKER_URL = envsecret("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")

@@ -6,13 +6,11 @@ from rest_framework import serializers
 from annotate.models import Study
 from evaluation.models import EvaluationRun, Judgment, Rater, params_digest
 from evaluation.rater_configs import check_rater_params
-from evaluation.raters.registry import FACTORIES
-
-AUTOMATIC_KINDS = sorted(FACTORIES)
+from evaluation.raters.registry import is_automatic, kind_choices
 
 
 class RaterSerializer(serializers.ModelSerializer):
-    kind = serializers.ChoiceField(choices=AUTOMATIC_KINDS)
+    kind = serializers.ChoiceField(choices=kind_choices())
     params = serializers.DictField(required=False, default=dict)
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
@@ -74,7 +72,7 @@ class RunSerializer(serializers.ModelSerializer):
         validators = []  # one active run per (rater, study): do_create_run says so clearly
 
     def validate_rater(self, rater: Rater) -> Rater:
-        if rater.kind not in FACTORIES:
+        if not is_automatic(rater.kind):
             raise serializers.ValidationError(f"{rater.name} is not an automatic rater.")
         return rater
 

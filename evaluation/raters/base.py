@@ -97,3 +97,15 @@ class PairRater(Protocol):
 
 class RaterUnavailable(RuntimeError):
     """The rater cannot run here (missing weights, unreachable endpoint): say how to fix it."""
+
+
+@dataclass(frozen=True)
+class RaterSite:
+    """What this deployment lets raters reach, given to parameter checks and factories so that
+    raters know nothing of Django settings (evaluation.rater_configs builds it from them).
+    The default is the settings' default: loopback endpoints only."""
+
+    allowed_hosts: frozenset[str] = frozenset({"127.0.0.1", "localhost"})
+
+
+LOOPBACK_SITE = RaterSite()

@@ -19,7 +19,14 @@ from typing import Any
 import torch
 from PIL import Image
 
-from evaluation.raters.base import Pair, PairVerdict, RaterContext, RaterUnavailable
+from evaluation.raters.base import (
+    LOOPBACK_SITE,
+    Pair,
+    PairVerdict,
+    RaterContext,
+    RaterSite,
+    RaterUnavailable,
+)
 from evaluation.raters.vqa_answers import parse_yes_no
 from evaluation.raters.vqa_blip2_settings import (  # noqa: F401 (re-exported)
     DEFAULT_MODEL,
@@ -242,7 +249,7 @@ def load_blip2(settings: Blip2Settings, device: str) -> tuple[Any, Any]:
     return model.to(target), processor
 
 
-def build_blip2(params: dict[str, Any], device: str) -> Blip2Rater:
+def build_blip2(params: dict[str, Any], device: str, site: RaterSite = LOOPBACK_SITE) -> Blip2Rater:
     settings = check_blip2_params(params)
     model, processor = load_blip2(settings, device)
     return Blip2Rater(model, processor, settings)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evaluation.raters.base import LOOPBACK_SITE, RaterSite
+
 DEFAULT_MODEL = "ViT-B-32"
 DEFAULT_PRETRAINED = "laion2b_s34b_b79k"
 DEFAULT_THRESHOLD = 0.25
@@ -155,6 +157,16 @@ def check_clip_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     if model == DEMO_MODEL:
         out["description"] = DEMO_DESCRIPTION
     return out
+
+
+def full_es_params(params: dict[str, Any], site: RaterSite = LOOPBACK_SITE) -> dict[str, Any]:
+    """The registry's parameter check for embedding similarity."""
+    return check_clip_params("openclip_es", params)
+
+
+def full_cp_params(params: dict[str, Any], site: RaterSite = LOOPBACK_SITE) -> dict[str, Any]:
+    """The registry's parameter check for concept proportion."""
+    return check_clip_params("openclip_cp", params)
 
 
 def spec_from_params(params: dict[str, Any]) -> ClipSpec:

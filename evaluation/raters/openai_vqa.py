@@ -5,7 +5,7 @@ Requests run on a bounded thread pool; connection errors, timeouts, 429 and 5xx 
 retried with exponential backoff. The answer text is parsed strictly (see `vqa_answers`): an
 answer that is not a clear yes or no is stored as "unparseable" with the raw text, never guessed.
 The API key is read from an environment variable named in the parameters, so it never lands in
-the database.
+the database; the variable and the host are fenced (see `vqa_openai_settings`).
 """
 
 from __future__ import annotations
@@ -18,68 +18,31 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from PIL import Image
 
-from evaluation.raters.base import Pair, PairVerdict, RaterContext, RaterUnavailable
+from evaluation.raters.base import (
+    LOOPBACK_SITE,
+    Pair,
+    PairVerdict,
+    RaterContext,
+    RaterSite,
+    RaterUnavailable,
+)
 from evaluation.raters.vqa_answers import parse_yes_no
-from evaluation.raters.vqa_params import settings_as_params, settings_from_params
+from evaluation.raters.vqa_openai_settings import (
+    OpenAIVQASettings,
+    check_endpoint,
+    check_openai_vqa_params,
+)
 
-DEFAULT_PROMPT = "Does this image relate to the concept of '{label}', answer in one word Yes or No"
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class OpenAIVQASettings:
-    """The rater's parameters as stored in `Rater.params`; `base_url` and `model` are required."""
-
-    base_url: str
-    model: str
-    api_key_env: str = "NEURONJUDGE_VQA_API_KEY"
-    prompt: str = DEFAULT_PROMPT
-    samples: int = 1  # the reference asked three times and took the majority
-    temperature: float | None = None  # None: the server's default
-    max_tokens: int = 10
-    threshold: float = 0.5  # yes-fraction above which the verdict is yes
-    concurrency: int = 4
-    timeout_s: float = 60.0
-    retries: int = 4
-    backoff_s: float = 1.0
-    max_backoff_s: float = 30.0
 
 
 class EndpointError(RaterUnavailable):
     """The endpoint kept failing after every retry, or refused the request outright."""
-
-
-def check_openai_vqa_params(params: dict[str, Any]) -> OpenAIVQASettings:
-    """Validate rater parameters; raise ValueError naming what is wrong."""
-    if isinstance(params, dict) and "api_key" in params:
-        raise ValueError(
-            "do not store an API key in the rater parameters: put it in an environment "
-            "variable on the workers and name that variable in 'api_key_env'"
-        )
-    settings = settings_from_params(OpenAIVQASettings, params, "OpenAI VQA")
-    if not settings.base_url.startswith(("http://", "https://")):
-        raise ValueError("base_url must start with http:// or https://")
-    if "{label}" not in settings.prompt:
-        raise ValueError("the prompt must contain '{label}'")
-    for name in ("samples", "concurrency", "max_tokens"):
-        if int(getattr(settings, name)) < 1:
-            raise ValueError(f"{name} must be at least 1")
-    if settings.retries < 0 or settings.timeout_s <= 0 or settings.backoff_s < 0:
-        raise ValueError("retries and backoff_s must be 0 or more, timeout_s above 0")
-    if not 0.0 <= settings.threshold < 1.0:
-        raise ValueError("threshold must lie in [0, 1)")
-    return settings
-
-
-def full_openai_vqa_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Validated parameters with every default filled in, as stored on the Rater."""
-    return settings_as_params(check_openai_vqa_params(params))
 
 
 def image_data_url(data: bytes) -> str:
@@ -100,7 +63,10 @@ def verdict_from_answers(pair_id: int, answers: Sequence[str], threshold: float)
 
 
 class OpenAIVQARater:
-    def __init__(self, settings: OpenAIVQASettings, api_key: str | None = None) -> None:
+    def __init__(
+        self, settings: OpenAIVQASettings, site: RaterSite, api_key: str | None = None
+    ) -> None:
+        check_endpoint(settings, site)  # again on the worker: the row may predate the rules
         self.settings = settings
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.client = httpx.Client(
@@ -108,6 +74,7 @@ class OpenAIVQARater:
             headers=headers,
             timeout=httpx.Timeout(settings.timeout_s),
             limits=httpx.Limits(max_connections=settings.concurrency),
+            follow_redirects=False,  # a redirect must not carry the key to another host
         )
 
     def rate(self, pairs: Sequence[Pair], context: RaterContext) -> list[PairVerdict]:
@@ -205,6 +172,8 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def build_openai_vqa(params: dict[str, Any], device: str) -> OpenAIVQARater:
-    settings = check_openai_vqa_params(params)
-    return OpenAIVQARater(settings, api_key=os.environ.get(settings.api_key_env) or None)
+def build_openai_vqa(
+    params: dict[str, Any], device: str, site: RaterSite = LOOPBACK_SITE
+) -> OpenAIVQARater:
+    settings = check_openai_vqa_params(params, site)
+    return OpenAIVQARater(settings, site, api_key=os.environ.get(settings.api_key_env) or None)

@@ -14,7 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.raters.base import Pair, PairVerdict, RaterContext, RaterUnavailable
+from evaluation.raters.base import (
+    LOOPBACK_SITE,
+    Pair,
+    PairVerdict,
+    RaterContext,
+    RaterSite,
+    RaterUnavailable,
+)
 from evaluation.raters.clip_encoder import ClipEncoder, load_encoder, pick_device
 from evaluation.raters.clip_spec import check_clip_params, spec_from_params
 
@@ -114,11 +121,15 @@ def _encoder_for(kind: str, params: dict[str, Any], device: str) -> tuple[dict, 
     return full, load_encoder(spec_from_params(full), pick_device(device))
 
 
-def build_embedding_similarity(params: dict[str, Any], device: str) -> EmbeddingSimilarityRater:
+def build_embedding_similarity(
+    params: dict[str, Any], device: str, site: RaterSite = LOOPBACK_SITE
+) -> EmbeddingSimilarityRater:
     full, encoder = _encoder_for("openclip_es", params, device)
     return EmbeddingSimilarityRater(full, encoder)
 
 
-def build_concept_proportion(params: dict[str, Any], device: str) -> ConceptProportionRater:
+def build_concept_proportion(
+    params: dict[str, Any], device: str, site: RaterSite = LOOPBACK_SITE
+) -> ConceptProportionRater:
     full, encoder = _encoder_for("openclip_cp", params, device)
     return ConceptProportionRater(full, encoder)

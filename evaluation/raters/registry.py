@@ -1,22 +1,88 @@
-"""Which plain-Python factory builds the rater of each kind.
+"""Every automatic rater kind, one entry each: what forms, serializers, runs and reports ask.
 
-Factories are imported lazily so that the web process never imports torch.
-Each factory is called as ``factory(params: dict, device: str)`` and returns a PairRater.
+Parameter checks and factories are named as "module:function" and imported when called, so
+the web process never imports torch. Every kind follows one pattern:
+
+- ``params``: ``check(params: dict, site: RaterSite) -> dict``, torch-free: the full
+  configuration with defaults filled in, or a ValueError naming what is wrong;
+- ``factory``: ``build(params: dict, device: str, site: RaterSite) -> PairRater``, run on the
+  workers only;
+- ``models``: optional ``list_models() -> list[tuple[str, str]]``, torch-free: (value, label)
+  of the models this machine has for the kind, the default first.
+
+Adding a rater kind is one new module (its check and factory) and one entry here, plus its
+``Rater.Kind`` choice (a database choice, so a migration).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
-from evaluation.raters.base import PairRater
+from evaluation.raters.base import LOOPBACK_SITE, PairRater, RaterSite
 
-FACTORIES: dict[str, str] = {
-    "openclip_es": "evaluation.raters.openclip:build_embedding_similarity",
-    "openclip_cp": "evaluation.raters.openclip:build_concept_proportion",
-    "vqa_blip2": "evaluation.raters.blip2:build_blip2",
-    "vqa_openai": "evaluation.raters.openai_vqa:build_openai_vqa",
+
+@dataclass(frozen=True)
+class RaterKind:
+    kind: str
+    label: str
+    params: str  # "module:function" checking parameters (torch-free)
+    factory: str  # "module:function" building the rater (workers only)
+    form_fields: tuple[str, ...]  # start-run form fields that feed the parameters
+    carries_score: bool = True  # judgments store a score besides the verdict
+    higher_means_yes: bool = True  # which way of the score means yes
+    models: str | None = None  # "module:function" listing local models (torch-free)
+
+    def check_params(self, params: Any, site: RaterSite = LOOPBACK_SITE) -> dict[str, Any]:
+        if not isinstance(params, dict):
+            raise ValueError("parameters must be a JSON object")
+        return _load(self.params)(params, site)
+
+    def build(self, params: dict[str, Any], device: str, site: RaterSite) -> PairRater:
+        return _load(self.factory)(params, device, site)
+
+    def local_models(self) -> list[tuple[str, str]]:
+        return _load(self.models)() if self.models else []
+
+
+RATER_KINDS: dict[str, RaterKind] = {
+    entry.kind: entry
+    for entry in (
+        RaterKind(
+            kind="openclip_es",
+            label="OpenCLIP embedding similarity",
+            params="evaluation.raters.clip_spec:full_es_params",
+            factory="evaluation.raters.openclip:build_embedding_similarity",
+            form_fields=("model", "pretrained", "precision", "threshold"),
+            models="evaluation.raters.clip_models:local_clip_models",
+        ),
+        RaterKind(
+            kind="openclip_cp",
+            label="OpenCLIP concept proportion",
+            params="evaluation.raters.clip_spec:full_cp_params",
+            factory="evaluation.raters.openclip:build_concept_proportion",
+            form_fields=("model", "pretrained", "precision", "proportion"),
+            higher_means_yes=False,  # score = rank / |S|: a low rank is a yes
+            models="evaluation.raters.clip_models:local_clip_models",
+        ),
+        RaterKind(
+            kind="vqa_blip2",
+            label="VQA: BLIP-2",
+            params="evaluation.raters.vqa_blip2_settings:full_blip2_params",
+            factory="evaluation.raters.blip2:build_blip2",
+            form_fields=("model",),
+            models="evaluation.raters.vqa_blip2_settings:blip2_models",
+        ),
+        RaterKind(
+            kind="vqa_openai",
+            label="VQA: OpenAI-compatible endpoint",
+            params="evaluation.raters.vqa_openai_settings:full_openai_vqa_params",
+            factory="evaluation.raters.openai_vqa:build_openai_vqa",
+            form_fields=("model",),
+        ),
+    )
 }
 
 
@@ -24,14 +90,41 @@ class UnknownRaterKind(ValueError):
     pass
 
 
-def factory_for(kind: str) -> Callable[[dict[str, Any], str], PairRater]:
+def rater_kind(kind: str) -> RaterKind:
+    """The entry for an automatic kind; UnknownRaterKind (a ValueError) for any other."""
     try:
-        target = FACTORIES[kind]
+        return RATER_KINDS[kind]
     except KeyError:
-        raise UnknownRaterKind(f"no automatic rater of kind {kind!r}") from None
+        raise UnknownRaterKind(f"{kind!r} is not an automatic rater kind") from None
+
+
+def is_automatic(kind: str) -> bool:
+    return kind in RATER_KINDS
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    """(kind, label) of every automatic kind, in registry order: for forms and serializers."""
+    return [(entry.kind, entry.label) for entry in RATER_KINDS.values()]
+
+
+def higher_means_yes(kind: str) -> bool | None:
+    """Which way a kind's score points: True, False, or None when it carries no score (humans,
+    consensus, unknown kinds)."""
+    entry = RATER_KINDS.get(kind)
+    return entry.higher_means_yes if entry is not None and entry.carries_score else None
+
+
+def check_params(kind: str, params: Any, site: RaterSite = LOOPBACK_SITE) -> dict[str, Any]:
+    """The full, validated configuration of a kind (defaults filled in)."""
+    return rater_kind(kind).check_params(params, site)
+
+
+def build_rater(
+    kind: str, params: dict[str, Any], device: str = "auto", site: RaterSite = LOOPBACK_SITE
+) -> PairRater:
+    return rater_kind(kind).build(params, device, site)
+
+
+def _load(target: str) -> Callable[..., Any]:
     module_name, attribute = target.split(":")
     return getattr(import_module(module_name), attribute)
-
-
-def build_rater(kind: str, params: dict[str, Any], device: str = "auto") -> PairRater:
-    return factory_for(kind)(params, device)

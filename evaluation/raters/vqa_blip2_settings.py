@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from evaluation.raters.base import LOOPBACK_SITE, RaterSite
 from evaluation.raters.vqa_params import settings_as_params, settings_from_params
 
 DEFAULT_MODEL = "Salesforce/blip2-opt-2.7b"
@@ -49,6 +50,11 @@ def check_blip2_params(params: dict[str, Any]) -> Blip2Settings:
     return settings
 
 
-def full_blip2_params(params: dict[str, Any]) -> dict[str, Any]:
+def full_blip2_params(params: dict[str, Any], site: RaterSite = LOOPBACK_SITE) -> dict[str, Any]:
     """Validated parameters with every default filled in, as stored on the Rater."""
     return settings_as_params(check_blip2_params(params))
+
+
+def blip2_models() -> list[tuple[str, str]]:
+    """The start-run form's BLIP-2 model suggestion: the default checkpoint."""
+    return [(DEFAULT_MODEL, "BLIP-2 OPT-2.7b (default)")]

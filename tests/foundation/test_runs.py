@@ -2,7 +2,6 @@ import pytest
 
 from evaluation import runs
 from evaluation.models import EvaluationRun, Judgment, Rater, RunChunk, RunStatus
-from evaluation.raters import registry
 from tests import rater_doubles
 
 pytestmark = pytest.mark.django_db
@@ -10,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def parity_rater(monkeypatch):
-    monkeypatch.setitem(registry.FACTORIES, "openclip_es", "tests.rater_doubles:build")
+    rater_doubles.use_factory(monkeypatch, "openclip_es", "tests.rater_doubles:build")
     rater_doubles.CALLS.clear()
     runs._RATERS.clear()
 

@@ -33,5 +33,5 @@ class StorageHashRater:
             ]
 
 
-def build(params, device):
+def build(params, device, site=None):
     return StorageHashRater(params, device)

@@ -5,10 +5,13 @@ by patching its own registry before it starts.
 """
 
 import sys
+from dataclasses import replace
 
 from evaluation.raters import registry
 
-registry.FACTORIES["openclip_es"] = "tests.scale.doubles:build"
+registry.RATER_KINDS["openclip_es"] = replace(
+    registry.RATER_KINDS["openclip_es"], factory="tests.scale.doubles:build"
+)
 
 if __name__ == "__main__":
     from config.celery_app import app

@@ -165,9 +165,11 @@ def test_concurrency_is_bounded():
 
 
 def test_api_key_comes_from_the_named_environment_variable(monkeypatch):
-    monkeypatch.setenv("LAB_VLLM_KEY", "sk-secret")
+    monkeypatch.setenv("NEURONJUDGE_VQA_LAB_VLLM_KEY", "sk-secret")
     with chat_server(lambda n, body: ("text", "Yes")) as server:
-        _rater(server, api_key_env="LAB_VLLM_KEY").rate([Pair(1, SHAS[0], "dog")], _context())
+        _rater(server, api_key_env="NEURONJUDGE_VQA_LAB_VLLM_KEY").rate(
+            [Pair(1, SHAS[0], "dog")], _context()
+        )
     assert server.headers_seen[0]["Authorization"] == "Bearer sk-secret"
 
 

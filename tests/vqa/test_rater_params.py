@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.test import override_settings
 
 from evaluation.models import Rater
 from evaluation.rater_configs import check_rater_params, do_get_rater
@@ -23,10 +24,16 @@ def test_same_blip2_configuration_is_one_rater_with_defaults_stored():
 
 
 @pytest.mark.django_db
+@override_settings(NEURONJUDGE_VQA_ALLOWED_HOSTS=["gpu-box"])
 def test_endpoint_rater_stores_the_key_variable_name_never_a_key():
-    params = {"base_url": "http://gpu-box:8000/v1", "model": "llava", "api_key_env": "LAB_KEY"}
+    params = {
+        "base_url": "http://gpu-box:8000/v1",
+        "model": "llava",
+        "api_key_env": "NEURONJUDGE_VQA_LAB_KEY",
+    }
     rater = do_get_rater("vqa_openai", params)
-    assert rater.params["api_key_env"] == "LAB_KEY" and rater.params["samples"] == 1
+    assert rater.params["api_key_env"] == "NEURONJUDGE_VQA_LAB_KEY"
+    assert rater.params["samples"] == 1
     with pytest.raises(ValueError, match="environment variable"):
         do_get_rater("vqa_openai", {**params, "api_key": "sk-123"})
     assert Rater.objects.filter(kind="vqa_openai").count() == 1
@@ -50,9 +57,9 @@ def test_checking_parameters_does_not_import_torch():
     """The web process validates VQA parameters; torch belongs to the workers only."""
     code = (
         "import sys\n"
-        "from evaluation.raters.vqa_blip2_settings import full_blip2_params\n"
-        "from evaluation.raters.openai_vqa import full_openai_vqa_params\n"
-        "full_blip2_params({}); full_openai_vqa_params({'base_url': 'http://x', 'model': 'm'})\n"
+        "from evaluation.raters.registry import check_params\n"
+        "check_params('vqa_blip2', {})\n"
+        "check_params('vqa_openai', {'base_url': 'http://127.0.0.1:8000/v1', 'model': 'm'})\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )
     result = subprocess.run(

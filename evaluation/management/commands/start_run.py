@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from annotate.models import Study
 from evaluation.models import EvaluationRun
 from evaluation.rater_configs import do_get_rater
+from evaluation.raters.registry import RATER_KINDS
 from evaluation.runs import RunConflict
 
 
@@ -32,9 +33,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--study", required=True, help="study name or id")
-        parser.add_argument(
-            "--kind", required=True, help="openclip_es, openclip_cp, vqa_blip2, ..."
-        )
+        parser.add_argument("--kind", required=True, help=", ".join(RATER_KINDS))
         parser.add_argument("--param", action="append", default=[], help="name=value (repeat)")
         parser.add_argument("--device", help="auto, cpu, cuda, cuda:1")
         parser.add_argument("--batch-size", type=int)
