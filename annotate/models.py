@@ -426,3 +426,17 @@ class GoldAnswer(models.Model):
         NeuronImage, primary_key=True, on_delete=models.CASCADE, related_name="gold_answer"
     )
     answer = models.CharField(max_length=3, choices=[("yes", "Yes"), ("no", "No")])
+
+
+# --- Sign-in throttle -----------------------------------------------------------------------
+
+
+class LoginFailure(models.Model):
+    """Failed sign-ins of one (username, client address) pair, kept in PostgreSQL so that the
+    throttle holds when the cache is down. `key` is a hash: mistyped passwords that land in
+    the username field are not stored."""
+
+    key = models.CharField(max_length=64, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure = models.DateTimeField(db_index=True)
+    locked_until = models.DateTimeField(null=True, blank=True)

@@ -1,5 +1,6 @@
 """Typed environment readers that fail loudly on a bad value (after Healthchecks)."""
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -31,6 +32,17 @@ def envint(name: str, default: str) -> int:
 
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def envnetworks(name: str, default: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """A comma-separated list of addresses or networks (10.0.0.5, 10.0.0.0/8, ::1)."""
+    networks = []
+    for item in envlist(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise EnvError(f"{name}: {item!r} is not an IP address or network") from None
+    return networks
 
 
 def envsecret(name: str, default: str | None = None) -> str:

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -14,7 +14,8 @@ urlpatterns = [
     path("", include("annotate.urls")),  # studies, imports, demo (issue 2)
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
+if settings.DEBUG:  # the development server's media, behind a login and study access
+    from annotate.media import serve_media
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    media = settings.MEDIA_URL.strip("/")
+    urlpatterns += [re_path(rf"^{media}/(?P<path>.+)$", serve_media, name="media")]

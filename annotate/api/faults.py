@@ -68,7 +68,11 @@ class ServiceUnavailableMiddleware:
         message = unavailable_message(exc)
         if message is None:
             return None
-        log.warning("service unavailable: %s: %s", type(exc).__name__, exc)
-        response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = RETRY_AFTER_SECONDS
-        return response
+        return page_unavailable(exc, message)
+
+
+def page_unavailable(exc: BaseException, message: str) -> HttpResponse:
+    log.warning("service unavailable: %s: %s", type(exc).__name__, exc)
+    response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = RETRY_AFTER_SECONDS
+    return response

@@ -1,74 +1,97 @@
 """Brute-force guard for the login page and the API token endpoint.
 
-Failed sign-ins are counted in the cache per (username, client address) and per address;
-past the limit further attempts get 429 until the window passes. Counting happens in the
-`user_login_failed` signal, which both Django's login form and DRF's token serializer fire.
-If the cache is down the guard lets requests through (and logs it) rather than lock
-everyone out.
+Failed sign-ins are counted per (username, client address) in PostgreSQL: the first
+NEURONJUDGE_LOGIN_MAX_FAILURES are free, then each further failure makes the pair wait,
+twice as long each time, up to NEURONJUDGE_LOGIN_MAX_WAIT_SECONDS. A correct sign-in clears
+the pair. Counting per pair means that failures on other usernames from one address (a
+proxy that everyone shares, or someone guessing names) never lock a real user out.
+
+The counters are not in the cache: a Redis outage must not open the guard, and a database
+outage already stops every sign-in. Counting happens in the `user_login_failed` signal,
+which both Django's login form and DRF's token serializer fire.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
+import math
+from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.signals import user_login_failed
-from django.core.cache import cache
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.db import InterfaceError, OperationalError, transaction
 from django.dispatch import receiver
 from django.http import JsonResponse
 from django.urls import reverse
+from django.utils import timezone
 
-log = logging.getLogger(__name__)
-
-PER_ADDRESS_FACTOR = 5  # an address may fail this many times more, over all usernames
+from annotate.api.client_address import client_address
+from annotate.api.faults import page_unavailable, unavailable_message
+from annotate.models import LoginFailure
 
 
 def guarded_paths() -> set[str]:
     return {reverse("login"), reverse("api-token")}
 
 
-def client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+def failure_key(username: str, address: str) -> str:
+    return hashlib.sha256(f"{username.strip().lower()}\x00{address}".encode()).hexdigest()
 
 
-def _key(*parts: str) -> str:
-    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
-    return f"login-fail:{digest}"
+def wait_seconds(username: str, address: str) -> int:
+    """How long the pair must wait before its next attempt (0: it may try now)."""
+    locked_until = (
+        LoginFailure.objects.filter(key=failure_key(username, address))
+        .values_list("locked_until", flat=True)
+        .first()
+    )
+    if locked_until is None:
+        return 0
+    return max(0, math.ceil((locked_until - timezone.now()).total_seconds()))
 
 
-def failure_keys(username: str, address: str) -> tuple[str, str]:
-    return _key("user", username.strip().lower(), address), _key("addr", address)
+def backoff(failures: int) -> int:
+    """The wait after the pair's `failures`-th failure in a row."""
+    over = failures - settings.NEURONJUDGE_LOGIN_MAX_FAILURES
+    if over < 0:
+        return 0
+    longest = settings.NEURONJUDGE_LOGIN_MAX_WAIT_SECONDS
+    return min(longest, settings.NEURONJUDGE_LOGIN_BACKOFF_SECONDS * 2 ** min(over, 32))
 
 
-def _limits() -> tuple[int, int]:
-    per_user = settings.NEURONJUDGE_LOGIN_MAX_FAILURES
-    return per_user, per_user * PER_ADDRESS_FACTOR
+def do_record_failure(username: str, address: str) -> LoginFailure:
+    now = timezone.now()
+    forgotten = now - timedelta(seconds=settings.NEURONJUDGE_LOGIN_FORGET_SECONDS)
+    with transaction.atomic():
+        row, created = LoginFailure.objects.select_for_update().get_or_create(
+            key=failure_key(username, address), defaults={"last_failure": now}
+        )
+        if not created and row.last_failure < forgotten:
+            row.failures = 0
+        row.failures += 1
+        row.last_failure = now
+        wait = backoff(row.failures)
+        row.locked_until = now + timedelta(seconds=wait) if wait else None
+        row.save()
+    LoginFailure.objects.filter(last_failure__lt=forgotten).delete()
+    return row
 
 
-def is_locked(username: str, address: str) -> bool:
-    user_key, addr_key = failure_keys(username, address)
-    per_user, per_address = _limits()
-    counts = cache.get_many([user_key, addr_key])
-    return counts.get(user_key, 0) >= per_user or counts.get(addr_key, 0) >= per_address
-
-
-def record_failure(username: str, address: str) -> None:
-    window = settings.NEURONJUDGE_LOGIN_WINDOW_SECONDS
-    for key in failure_keys(username, address):
-        cache.add(key, 0, timeout=window)  # the window starts at the first failure
-        cache.incr(key)
+def do_clear_failures(username: str, address: str) -> None:
+    LoginFailure.objects.filter(key=failure_key(username, address)).delete()
 
 
 @receiver(user_login_failed, dispatch_uid="neuronjudge-login-throttle")
 def _count_failure(sender, credentials, request=None, **kwargs):
-    if request is None:
-        return
-    try:
-        record_failure(str(credentials.get("username", "")), client_address(request))
-    except Exception as exc:  # the cache is down: do not turn a bad password into a 500
-        log.warning("login throttle could not count a failure: %s", exc)
+    if request is not None:
+        do_record_failure(str(credentials.get("username", "")), client_address(request))
+
+
+@receiver(user_logged_in, dispatch_uid="neuronjudge-login-throttle-clear")
+def _clear_on_success(sender, request=None, user=None, **kwargs):
+    if request is not None and user is not None:
+        do_clear_failures(user.get_username(), client_address(request))
 
 
 def _username(request) -> str:
@@ -81,6 +104,15 @@ def _username(request) -> str:
     return request.POST.get("username", "")
 
 
+def too_many_attempts(wait: int) -> JsonResponse:
+    response = JsonResponse(
+        {"detail": f"Too many failed sign-in attempts. Try again in {wait} seconds."},
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
+
+
 class LoginThrottleMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -88,19 +120,9 @@ class LoginThrottleMiddleware:
     def __call__(self, request):
         if request.method == "POST" and request.path in guarded_paths():
             try:
-                locked = is_locked(_username(request), client_address(request))
-            except Exception as exc:
-                log.warning("login throttle could not read the cache: %s", exc)
-                locked = False
-            if locked:
-                minutes = max(1, settings.NEURONJUDGE_LOGIN_WINDOW_SECONDS // 60)
-                response = JsonResponse(
-                    {
-                        "detail": "Too many failed sign-in attempts. "
-                        f"Try again in up to {minutes} minutes."
-                    },
-                    status=429,
-                )
-                response["Retry-After"] = str(settings.NEURONJUDGE_LOGIN_WINDOW_SECONDS)
-                return response
+                wait = wait_seconds(_username(request), client_address(request))
+            except (OperationalError, InterfaceError) as exc:  # no sign-in works now: say so
+                return page_unavailable(exc, unavailable_message(exc))
+            if wait:
+                return too_many_attempts(wait)
         return self.get_response(request)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import envbool, envint, envlist, envsecret, envstr
+from config.env import envbool, envint, envlist, envnetworks, envsecret, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -76,8 +76,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-# Sessions read from Redis first: one database round trip less on every annotation request.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -180,6 +178,19 @@ SPECTACULAR_SETTINGS.update(
         "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     }
 )
-# Failed sign-ins allowed per (username, address) within the window; 5x that per address.
+
+# --- Sessions, sign-in throttle and client addresses: they hold when Redis is down ---------
+# Sessions in PostgreSQL only: a primary-key lookup per request, and a Redis outage neither
+# logs anyone out nor resurrects a session whose logout could not reach the cache.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Failed sign-ins per (username, client address) before each further one must wait.
 NEURONJUDGE_LOGIN_MAX_FAILURES = envint("NEURONJUDGE_LOGIN_MAX_FAILURES", "10")
-NEURONJUDGE_LOGIN_WINDOW_SECONDS = envint("NEURONJUDGE_LOGIN_WINDOW_SECONDS", "900")
+# The first wait after those; it doubles with every further failure.
+NEURONJUDGE_LOGIN_BACKOFF_SECONDS = envint("NEURONJUDGE_LOGIN_BACKOFF_SECONDS", "30")
+# The longest wait one failure can cause.
+NEURONJUDGE_LOGIN_MAX_WAIT_SECONDS = envint("NEURONJUDGE_LOGIN_MAX_WAIT_SECONDS", "900")
+# A pair's failures are forgotten this long after its last one (or at its next sign-in).
+NEURONJUDGE_LOGIN_FORGET_SECONDS = envint("NEURONJUDGE_LOGIN_FORGET_SECONDS", "86400")
+# Reverse proxies (addresses or networks) whose X-Forwarded-For names the client; from any
+# other peer the header is ignored and REMOTE_ADDR is the client.
+NEURONJUDGE_TRUSTED_PROXIES = envnetworks("NEURONJUDGE_TRUSTED_PROXIES", "")

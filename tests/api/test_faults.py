@@ -189,3 +189,25 @@ def test_run_tasks_retry_when_postgresql_drops(monkeypatch, settings):
     monkeypatch.setattr(run_tasks.runs, "do_plan_run", flaky_plan)
     assert run_tasks.start_run.apply(args=[3]).get() == []
     assert planned == [3, 3]
+
+
+@pytest.mark.django_db
+def test_sign_in_and_sessions_survive_a_cache_outage(client, annotators, make_study, settings):
+    from annotate.models import StudyAnnotator
+
+    study = make_study("s", neurons=1, k=1)
+    StudyAnnotator.objects.create(study=study, user=annotators["alice"])
+    page = reverse("annotation-page", args=[study.pk])
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+        }
+    }
+    signed_in = client.post(
+        "/accounts/login/", {"username": "alice", "password": "alice-pass", "next": page}
+    )
+    assert (signed_in.status_code, signed_in["Location"]) == (302, page)
+    assert client.get(page).status_code == 200  # the session is read back without Redis
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(page).status_code == 302  # and logging out ends it

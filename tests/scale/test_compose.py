@@ -2,6 +2,7 @@
 rater worker can be scaled (no fixed name or host port)."""
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ APP_SERVICES = ("web", "cpu-worker", "worker", "flower")
 
 def _interpolate(text: str) -> str:
     """Compose's `${VAR:-default}` with every variable unset."""
-    return re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", text)
+    return re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", text).replace("$$", "$")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,8 @@ def test_app_containers_share_media_through_minio(services):
 
 
 def test_web_is_gunicorn_and_flower_watches_the_queues(services):
-    assert "exec gunicorn config.wsgi:application" in services["web"]["command"]
+    assert services["web"]["command"].startswith("sh scripts/start-web")
+    assert "exec gunicorn config.wsgi:application" in (ROOT / "scripts/start-web").read_text()
     assert services["flower"]["command"].startswith("celery -A config flower")
     assert services["flower"]["environment"]["FLOWER_BASIC_AUTH"]
 
@@ -55,3 +57,47 @@ def test_published_ports_stay_on_localhost_by_default(services):
     for name, service in services.items():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), (name, port)
+
+
+def _start_web(tmp_path: Path, services: dict, **env: str) -> tuple[int, list[str], str]:
+    """Run the web container's command with `python` and `gunicorn` stubbed: what it runs."""
+    log = tmp_path / "ran.log"
+    for tool in ("python", "gunicorn"):
+        stub = tmp_path / tool
+        stub.write_text(f'#!/bin/sh\necho "{tool} $*" >> "{log}"\n')
+        stub.chmod(0o755)
+    env_of_web = services["web"]["environment"].items()
+    full_env = {k: str(v) for k, v in env_of_web if v is not None}
+    full_env |= {"PATH": f"{tmp_path}:/usr/bin:/bin", **env}
+    done = subprocess.run(
+        services["web"]["command"].split(),
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    ran = log.read_text().splitlines() if log.exists() else []
+    return done.returncode, ran, done.stderr
+
+
+def test_web_loads_the_demo_only_when_asked(tmp_path, services):
+    assert services["web"]["environment"]["NEURONJUDGE_LOAD_DEMO"] == 0
+    code, ran, _ = _start_web(tmp_path, services)
+    assert code == 0
+    assert ran[0] == "python manage.py migrate --noinput"
+    assert ran[1].startswith("gunicorn config.wsgi:application --bind 0.0.0.0:8000")
+    assert len(ran) == 2  # no load_demo, so no demo/demo superuser
+
+    (tmp_path / "ran.log").unlink()
+    code, ran, _ = _start_web(tmp_path, services, NEURONJUDGE_LOAD_DEMO="1")
+    assert code == 0
+    assert ran[1] == "python manage.py load_demo"
+    assert ran[2].startswith("gunicorn ")
+
+
+def test_web_refuses_an_unclear_demo_setting(tmp_path, services):
+    code, ran, stderr = _start_web(tmp_path, services, NEURONJUDGE_LOAD_DEMO="yes")
+    assert code == 2
+    assert "NEURONJUDGE_LOAD_DEMO=yes: use 1 (load the demo) or 0" in stderr
+    assert "gunicorn" not in " ".join(ran)
