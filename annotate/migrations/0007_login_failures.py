@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotate', '0004_neuron_change_counter'),
+        ('annotate', '0006_probe_sets'),
     ]
 
     operations = [
