@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from evaluation.models import EvaluationRun, Rater, RunChunk
 
+
 @pytest.mark.django_db(transaction=True)  # the publish waits for a real commit
 def test_starting_a_run_without_redis_is_a_clear_503_and_leaves_no_run(
     staff_api, make_study, broker_down
