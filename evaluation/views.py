@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
@@ -58,13 +56,30 @@ def start_run(request: HttpRequest, study_id: int) -> HttpResponse:
     return redirect("study-detail", study_id=study.pk)
 
 
-def _readable(notes: dict) -> list[tuple[str, str]]:
-    def text(value) -> str:
-        if isinstance(value, list):
-            return ", ".join(map(str, value))
-        return json.dumps(value) if isinstance(value, dict) else str(value)
+def _note_text(value) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{_words(k)}: {_note_text(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(map(_note_text, value))
+    return str(value)
 
-    return [(name.replace("_", " "), text(value)) for name, value in notes.items()]
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _readable(notes: dict) -> list[dict]:
+    """Notes as words: a dict note (the encoder, its preprocessing) becomes one line per key."""
+    return [
+        {
+            "name": _words(name),
+            "text": _note_text(value),
+            "parts": [(_words(k), _note_text(v)) for k, v in value.items()]
+            if isinstance(value, dict)
+            else [],
+        }
+        for name, value in notes.items()
+    ]
 
 
 @login_required
