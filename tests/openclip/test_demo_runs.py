@@ -129,7 +129,7 @@ def test_cp_and_es_share_the_database_cache_and_a_rerun_recomputes_nothing():
 
 def test_setup_demo_raters_is_idempotent(django_capture_on_commit_callbacks, monkeypatch):
     sent = []
-    monkeypatch.setattr("tasks.evaluation.start_run.delay", lambda run_id: sent.append(run_id))
+    monkeypatch.setattr("evaluation.run_actions._send", sent.extend)
     study = _study()
     with django_capture_on_commit_callbacks(execute=True):
         raters = do_setup_demo_raters(study)
