@@ -3,10 +3,15 @@ and every active run's chunks whose worker stopped reporting. Judged pairs are k
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from evaluation.models import EvaluationRun, RunStatus
-from evaluation.run_actions import do_requeue_stale_chunks, do_resume_run
+from evaluation.run_actions import (
+    QueueUnavailable,
+    RunRefused,
+    do_requeue_stale_chunks,
+    do_resume_run,
+)
 
 
 class Command(BaseCommand):
@@ -24,7 +29,13 @@ class Command(BaseCommand):
         if opts["run_ids"]:
             todo = todo.filter(pk__in=opts["run_ids"])
         for run in todo:
-            chunk_ids = do_resume_run(run.pk)
+            try:
+                chunk_ids = do_resume_run(run.pk)
+            except RunRefused as exc:
+                self.stderr.write(f"run {run.pk} not resumed: {exc}")
+                continue
+            except QueueUnavailable as exc:
+                raise CommandError(str(exc)) from None
             self.stdout.write(f"run {run.pk} resumed ({len(chunk_ids)} chunk(s) to go)")
         stale = do_requeue_stale_chunks()
         self.stdout.write(f"{len(stale)} stale chunk(s) re-queued")
