@@ -43,18 +43,18 @@ def test_a_run_seen_failing_while_polled_offers_resume(
     page.fill("#id_password", "staff-pass")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**{study_url}")
-    actions = page.locator("tr.run .run-actions")
-    actions.locator("button", has_text="Cancel").wait_for()
-    assert actions.locator("button").all_inner_texts() == ["Cancel"]
+    row = page.locator("tr.run")  # its only buttons are Cancel or Resume
+    row.locator("button", has_text="Cancel").wait_for()
+    assert row.locator("button").all_inner_texts() == ["Cancel"]
 
     EvaluationRun.objects.filter(pk=run.pk).update(
         status=RunStatus.FAILED, error="RuntimeError: out of memory"
     )
     page.locator("tr.run .run-status", has_text="failed: RuntimeError: out of memory").wait_for()
-    actions.locator("button", has_text="Resume").wait_for()
-    assert actions.locator("button").all_inner_texts() == ["Resume"]
+    row.locator("button", has_text="Resume").wait_for(timeout=10_000)
+    assert row.locator("button").all_inner_texts() == ["Resume"]
 
-    actions.locator("button", has_text="Resume").click()  # the polled form posts like the real one
+    row.locator("button", has_text="Resume").click()  # the polled form posts like the real one
     page.locator(".messages", has_text=f"Run {run.pk} resumed.").wait_for()
     assert EvaluationRun.objects.get(pk=run.pk).status == RunStatus.QUEUED
     assert sent == [("tasks.evaluation.start_run", run.pk)]
