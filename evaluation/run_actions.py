@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -122,9 +124,7 @@ def do_plan_run(run_id: int, chunk_pairs: int | None = None) -> list[int]:
 
 
 def _chunk(run: EvaluationRun, index: int, first, last, pairs: int) -> RunChunk:
-    return RunChunk(
-        run=run, index=index, first_neuron_id=first, last_neuron_id=last, pairs=pairs
-    )
+    return RunChunk(run=run, index=index, first_neuron_id=first, last_neuron_id=last, pairs=pairs)
 
 
 def do_plan_and_queue_run(run_id: int) -> list[int]:
@@ -193,12 +193,16 @@ def do_requeue_stale_chunks(dead_worker: str | None = None) -> list[int]:
         RunChunk.objects.filter(pk__in=ids).update(status=RunChunk.Status.PENDING)
         _publish_on_commit(
             [(RATE_CHUNK, chunk_id) for chunk_id in ids],
-            undo=lambda: RunChunk.objects.filter(
-                pk__in=ids, status=RunChunk.Status.PENDING
-            ).update(status=RunChunk.Status.RUNNING),
+            undo=partial(_back_to_running, ids),
             refusal="The task queue is unavailable, so stale chunks were not re-queued.",
         )
     return ids
+
+
+def _back_to_running(chunk_ids: list[int]) -> None:
+    """Unsent chunks read "running" again, so the next look for stale chunks finds them."""
+    pending = RunChunk.objects.filter(pk__in=chunk_ids, status=RunChunk.Status.PENDING)
+    pending.update(status=RunChunk.Status.RUNNING)
 
 
 def do_finish_run(run_id: int) -> bool:
@@ -230,7 +234,7 @@ class _RunState:
     run_id: int
     status: str
     error: str
-    finished_at: object
+    finished_at: datetime | None
     chunk_statuses: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
@@ -271,6 +275,10 @@ def _send(messages: list[tuple[str, int]]) -> None:
     """Send by task name on a connection that fails at once when Redis is down: the default
     policy keeps a user waiting for seconds before an outage is reported. Nobody waits for
     a result, so no result-backend subscription is made (it retries for 20 s when down)."""
+    if app.conf.task_always_eager:  # development without a broker, as `.delay` would do
+        for name, arg in messages:
+            app.tasks[name].apply((arg,))
+        return
     options = {**app.conf.broker_transport_options, "max_retries": 0}
     with app.connection_for_write(transport_options=options) as connection:
         for name, arg in messages:
