@@ -11,7 +11,7 @@ from evaluation.models import EvaluationRun, Rater, RunStatus
 from evaluation.rater_configs import do_get_rater
 from evaluation.raters.clip_models import reference_weights_cached
 from evaluation.raters.clip_spec import DEFAULT_MODEL, DEFAULT_PRETRAINED, DEMO_MODEL
-from evaluation.runs import do_create_run
+from evaluation.run_actions import do_start_run
 
 log = logging.getLogger(__name__)
 KINDS = (Rater.Kind.OPENCLIP_ES, Rater.Kind.OPENCLIP_CP)
@@ -31,8 +31,6 @@ def demo_rater_params(kind: str) -> dict:
 def do_setup_demo_raters(study: Study, start: bool = True) -> list[Rater]:
     """Create the demo ES and CP raters and queue a run of each on `study`. Idempotent: a
     rater that already has an active or finished run on the study is left alone."""
-    from tasks.evaluation import enqueue_run
-
     raters = [do_get_rater(kind, demo_rater_params(kind)) for kind in KINDS]
     for rater in raters:
         started = EvaluationRun.objects.filter(
@@ -41,7 +39,6 @@ def do_setup_demo_raters(study: Study, start: bool = True) -> list[Rater]:
             status__in=[RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.DONE],
         ).exists()
         if start and not started:
-            run = do_create_run(study, rater, options={})
-            enqueue_run(run.pk)
+            run = do_start_run(study, rater, options={}, user=None)
             log.info("queued demo run %s of %s", run.pk, rater.name)
     return raters

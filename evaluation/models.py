@@ -2,10 +2,12 @@
 
 import hashlib
 import json
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from annotate.models import NeuronImage, Study
 from evaluation.raters.registry import RATER_KINDS
@@ -129,6 +131,11 @@ class RunStatus(models.TextChoices):
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
+def stale_heartbeat_before() -> datetime:
+    """A running chunk whose heartbeat is older than this has lost its worker."""
+    return timezone.now() - timedelta(seconds=settings.NEURONJUDGE_STALE_CHUNK_SECONDS)
+
+
 class EvaluationRun(models.Model):
     """One automatic rater applied to every (neuron, image) pair of one study."""
 
@@ -166,6 +173,19 @@ class EvaluationRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    def can_resume(self) -> bool:
+        """Failed or cancelled; or queued or running with no chunk in a live worker's hands
+        (its messages lost to a broker outage, or its worker gone under another name).
+        Re-publishing is harmless: a chunk is claimed once and judged pairs are skipped."""
+        if self.status in (RunStatus.FAILED, RunStatus.CANCELLED):
+            return True
+        if not self.is_active:
+            return False
+        live = self.chunks.filter(
+            status=RunChunk.Status.RUNNING, heartbeat__gte=stale_heartbeat_before()
+        )
+        return not live.exists()
 
 
 class RunChunk(models.Model):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
@@ -12,11 +10,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from annotate.models import Study
-from evaluation.api.start import QueueUnavailable, do_start_run
 from evaluation.forms import StartRunForm
 from evaluation.models import EvaluationRun
 from evaluation.rater_configs import do_get_rater
-from evaluation.runs import RunConflict, do_cancel_run
+from evaluation.run_actions import (
+    QueueUnavailable,
+    RunRefused,
+    do_cancel_run,
+    do_resume_run,
+    do_start_run,
+)
 
 
 def run_status(run: EvaluationRun) -> dict:
@@ -46,20 +49,37 @@ def start_run(request: HttpRequest, study_id: int) -> HttpResponse:
     rater = do_get_rater(form.cleaned_data["kind"], form.cleaned_data["params"])
     try:
         run = do_start_run(study, rater, form.cleaned_data["options"], request.user)
-    except (RunConflict, QueueUnavailable) as exc:
-        messages.error(request, str(exc))
+    except (RunRefused, QueueUnavailable) as exc:
+        messages.error(request, f"Run not started: {exc}")
     else:
         messages.success(request, f"Run {run.pk} of {rater.name} queued.")
     return redirect("study-detail", study_id=study.pk)
 
 
-def _readable(notes: dict) -> list[tuple[str, str]]:
-    def text(value) -> str:
-        if isinstance(value, list):
-            return ", ".join(map(str, value))
-        return json.dumps(value) if isinstance(value, dict) else str(value)
+def _note_text(value) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{_words(k)}: {_note_text(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(map(_note_text, value))
+    return str(value)
 
-    return [(name.replace("_", " "), text(value)) for name, value in notes.items()]
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _readable(notes: dict) -> list[dict]:
+    """Notes as words: a dict note (the encoder, its preprocessing) becomes one line per key."""
+    return [
+        {
+            "name": _words(name),
+            "text": _note_text(value),
+            "parts": [(_words(k), _note_text(v)) for k, v in value.items()]
+            if isinstance(value, dict)
+            else [],
+        }
+        for name, value in notes.items()
+    ]
 
 
 @login_required
@@ -93,14 +113,11 @@ def cancel(request: HttpRequest, run_id: int) -> HttpResponse:
 @staff_member_required
 @require_POST
 def resume(request: HttpRequest, run_id: int) -> HttpResponse:
-    from tasks.evaluation import resume_run
-
     run = get_object_or_404(EvaluationRun, pk=run_id)
-    if run.status not in ("failed", "cancelled"):
-        messages.error(
-            request, f"Run {run.pk} is {run.status}; only failed or cancelled runs resume."
-        )
-        return redirect("study-detail", study_id=run.study_id)
-    resume_run(run.pk)
-    messages.success(request, f"Run {run.pk} resumed.")
+    try:
+        do_resume_run(run.pk)
+    except (RunRefused, QueueUnavailable) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Run {run.pk} resumed.")
     return redirect("study-detail", study_id=run.study_id)

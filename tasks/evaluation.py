@@ -1,13 +1,14 @@
-"""Celery tasks that run automatic raters. Thin: each calls one function of evaluation.runs."""
+"""Celery tasks that run automatic raters. Thin: each calls one function of
+evaluation.run_actions (planning) or evaluation.runs (rating a chunk)."""
 
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from evaluation import runs
+from evaluation import run_actions, runs
 from tasks.reports import warm_report
 
-# PostgreSQL briefly unreachable: try again rather than lose the run (issue 7). Both tasks
+# PostgreSQL briefly unreachable: try again rather than lose the run. Both tasks
 # are safe to repeat: planning is idempotent and rating skips pairs already judged.
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 DB_RETRIES = 5
@@ -21,10 +22,7 @@ DB_RETRIES = 5
     max_retries=DB_RETRIES,
 )
 def start_run(run_id: int) -> list[int]:
-    chunk_ids = runs.do_plan_run(run_id)
-    for chunk_id in chunk_ids:
-        rate_chunk.delay(chunk_id)
-    return chunk_ids
+    return run_actions.do_plan_and_queue_run(run_id)
 
 
 @shared_task(
@@ -52,27 +50,3 @@ def rate_chunk(self, chunk_id: int) -> dict:
         "rated": result.rated,
         "cancelled": result.cancelled,
     }
-
-
-def enqueue_run(run_id: int) -> None:
-    """Send a run to the workers once the transaction that created it has committed."""
-    from django.db import transaction
-
-    transaction.on_commit(lambda: start_run.delay(run_id))
-
-
-def resume_run(run_id: int) -> list[int]:
-    """Put a failed or cancelled run back to work: its unfinished chunks to the workers, or
-    the run to planning if it was cancelled before a worker planned it. Returns the chunks."""
-    planned = runs.run_is_planned(run_id)
-    chunk_ids = runs.do_resume_run(run_id)
-    if planned:
-        requeue_chunks(chunk_ids)
-    else:
-        start_run.delay(run_id)
-    return chunk_ids
-
-
-def requeue_chunks(chunk_ids: list[int]) -> None:
-    for chunk_id in chunk_ids:
-        rate_chunk.delay(chunk_id)

@@ -6,9 +6,8 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.utils import timezone
 
-from evaluation import runs
 from evaluation.models import WorkerHeartbeat
-from tasks.evaluation import requeue_chunks
+from evaluation.run_actions import do_requeue_stale_chunks
 
 
 @shared_task(name="tasks.maintenance.heartbeat")
@@ -21,9 +20,8 @@ def heartbeat(hostname: str, queues: str, device: str = "") -> int:
 
 @shared_task(name="tasks.maintenance.requeue_stale_chunks")
 def requeue_stale_chunks(dead_worker: str | None = None) -> list[int]:
-    chunk_ids = runs.stale_chunk_ids(dead_worker)
-    requeue_chunks(chunk_ids)
-    return chunk_ids
+    """On the beat schedule (CELERY_BEAT_SCHEDULE), and for its own name when a worker starts."""
+    return do_requeue_stale_chunks(dead_worker)
 
 
 @worker_ready.connect

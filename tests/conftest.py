@@ -88,3 +88,26 @@ def make_study(db):
         return study
 
     return build
+
+
+CLOSED_PORT_BROKER = "redis://127.0.0.1:9/0"  # discard port: nothing listens there
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Publishing connects to a port where nothing listens; pools are rebuilt around it."""
+    from config.celery_app import app as celery_app
+
+    connect = celery_app.connection_for_write
+
+    def _reset_pools():
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    monkeypatch.setattr(
+        celery_app, "connection_for_write", lambda url=None, **kw: connect(CLOSED_PORT_BROKER, **kw)
+    )
+    _reset_pools()
+    yield
+    monkeypatch.undo()
+    _reset_pools()

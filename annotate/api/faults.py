@@ -28,7 +28,7 @@ RETRY_AFTER_SECONDS = "30"
 
 def unavailable_message(exc: BaseException) -> str | None:
     """A message for users if `exc` means a backing service is down, else None."""
-    from evaluation.api.start import QueueUnavailable
+    from evaluation.run_actions import QueueUnavailable
 
     if isinstance(exc, QueueUnavailable):
         return str(exc)

@@ -129,6 +129,14 @@ CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "false")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A chunk whose worker has not reported for this long is taken to be dead and is re-queued.
 NEURONJUDGE_STALE_CHUNK_SECONDS = envint("NEURONJUDGE_STALE_CHUNK_SECONDS", "300")
+# How often the beat process looks for such chunks, whatever their worker was called.
+NEURONJUDGE_REQUEUE_STALE_EVERY_SECONDS = envint("NEURONJUDGE_REQUEUE_STALE_EVERY_SECONDS", "60")
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-chunks": {
+        "task": "tasks.maintenance.requeue_stale_chunks",
+        "schedule": float(NEURONJUDGE_REQUEUE_STALE_EVERY_SECONDS),
+    }
+}
 NEURONJUDGE_CHUNK_PAIRS = envint("NEURONJUDGE_CHUNK_PAIRS", "5000")
 # Connections that read a study's judgments for a report at once (evaluation/reports/read_arrays).
 NEURONJUDGE_REPORT_READERS = envint("NEURONJUDGE_REPORT_READERS", "2")

@@ -12,9 +12,8 @@ from annotate.api.permissions import IsStaff
 from annotate.permissions import access_study, visible_judgments, visible_studies
 from evaluation.api.filters import JudgmentFilter, RaterFilter, RunFilter
 from evaluation.api.serializers import JudgmentSerializer, RaterSerializer, RunSerializer
-from evaluation.api.start import do_start_run
 from evaluation.models import EvaluationRun, Rater
-from evaluation.runs import RunConflict, do_cancel_run
+from evaluation.run_actions import RunRefused, do_cancel_run, do_resume_run, do_start_run
 
 
 class RaterViewSet(
@@ -57,7 +56,7 @@ class RunViewSet(
             serializer.instance = do_start_run(
                 study, data["rater"], data.get("options", {}), self.request.user
             )
-        except RunConflict as exc:
+        except RunRefused as exc:
             raise ValidationError({"detail": str(exc)}) from None
 
     @extend_schema(request=None, responses={200: RunSerializer})
@@ -76,16 +75,13 @@ class RunViewSet(
     @extend_schema(request=None, responses={200: RunSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        """Queue a failed or cancelled run again; pairs already judged are skipped."""
-        from tasks.evaluation import resume_run
-
+        """Queue a failed or cancelled run again, or an active one no live worker holds;
+        pairs already judged are skipped. 503 if the task queue is down (run unchanged)."""
         run = self.get_object()
-        if run.status not in ("failed", "cancelled"):
-            return Response(
-                {"detail": f"Run {run.pk} is {run.status}; only failed or cancelled runs resume."},
-                status=status.HTTP_409_CONFLICT,
-            )
-        resume_run(run.pk)
+        try:
+            do_resume_run(run.pk)
+        except RunRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         run.refresh_from_db()
         return Response(self.get_serializer(run).data)
 

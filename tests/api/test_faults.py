@@ -8,31 +8,10 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from config.celery_app import app as celery_app
 from evaluation.models import EvaluationRun, Rater, RunChunk
 
-CLOSED_PORT_BROKER = "redis://127.0.0.1:9/0"  # discard port: nothing listens there
 
-
-@pytest.fixture
-def broker_down(monkeypatch):
-    """Publishing connects to a port where nothing listens; pools are rebuilt around it."""
-    connect = celery_app.connection_for_write
-
-    def _reset_pools():
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
-
-    monkeypatch.setattr(
-        celery_app, "connection_for_write", lambda url=None, **kw: connect(CLOSED_PORT_BROKER, **kw)
-    )
-    _reset_pools()
-    yield
-    monkeypatch.undo()
-    _reset_pools()
-
-
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the publish waits for a real commit
 def test_starting_a_run_without_redis_is_a_clear_503_and_leaves_no_run(
     staff_api, make_study, broker_down
 ):
@@ -52,7 +31,7 @@ def test_starting_a_run_without_redis_is_a_clear_503_and_leaves_no_run(
     assert RunChunk.objects.count() == 0
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_the_run_starts_once_redis_is_back(staff_api, make_study):
     study = make_study("g", neurons=1, k=1)
     rater = Rater.objects.create(name="es", kind="openclip_es")
@@ -186,7 +165,7 @@ def test_run_tasks_retry_when_postgresql_drops(monkeypatch, settings):
             raise OperationalError("could not connect to server")
         return []
 
-    monkeypatch.setattr(run_tasks.runs, "do_plan_run", flaky_plan)
+    monkeypatch.setattr(run_tasks.run_actions, "do_plan_and_queue_run", flaky_plan)
     assert run_tasks.start_run.apply(args=[3]).get() == []
     assert planned == [3, 3]
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotate.models import Neuron
+from annotate.demo_images import render
+from annotate.models import Neuron, NeuronImage
 from evaluation.models import EvaluationRun
 
 pytestmark = pytest.mark.django_db
@@ -18,11 +21,27 @@ if not CSV.exists():  # CI and developers have shared/ beside the repository
 
 
 @pytest.mark.skipif(not CSV.exists(), reason="the shared CLIP-Dissect data is not here")
+def _top_images_upload() -> tuple[SimpleUploadedFile, SimpleUploadedFile]:
+    """A manifest and zip of top images for two units: enough for a run to have pairs."""
+    archive = io.BytesIO()
+    rows = ["layer,unit,rank,path"]
+    with zipfile.ZipFile(archive, "w") as zf:
+        for unit in (0, 1):
+            for rank in (1, 2):
+                name = f"layer4_{unit}_{rank}.png"
+                zf.writestr(name, render("circle", "red", "plain", variant=unit * 2 + rank).png)
+                rows.append(f"layer4,{unit},{rank},{name}")
+    manifest = SimpleUploadedFile("manifest.csv", "\n".join(rows).encode())
+    return manifest, SimpleUploadedFile("images.zip", archive.getvalue())
+
+
 def test_readme_flow_imports_the_clip_dissect_csv_starts_a_run_and_reads_kappa(
-    api, staff, monkeypatch
+    api, staff, monkeypatch, django_capture_on_commit_callbacks
 ):
     queued: list[int] = []
-    monkeypatch.setattr("evaluation.api.start._publish", queued.append)
+    monkeypatch.setattr(
+        "evaluation.run_actions._send", lambda messages: queued.extend(m[1] for m in messages)
+    )
     token = api.post("/api/auth/token/", {"username": "staff", "password": "staff-pass"})
     api.credentials(HTTP_AUTHORIZATION=f"Token {token.json()['token']}")
     study = api.post(
@@ -48,12 +67,22 @@ def test_readme_flow_imports_the_clip_dissect_csv_starts_a_run_and_reads_kappa(
         api.get(f"/api/neurons/?study={study['id']}&layer=layer4&limit=1").json()["count"] == 2_048
     )
 
+    manifest, images = _top_images_upload()
+    added = api.post(
+        f"/api/studies/{study['id']}/import-images/",
+        {"manifest": manifest, "images": images},
+        format="multipart",
+    )
+    assert added.status_code == 200, added.content
+    assert NeuronImage.objects.filter(neuron__study_id=study["id"]).count() == 4
+
     rater = api.post(
         "/api/raters/",
         {"name": "OpenCLIP ES ViT-B-32", "kind": "openclip_es", "params": {"threshold": 0.25}},
         format="json",
     ).json()
-    run = api.post("/api/runs/", {"study": study["id"], "rater": rater["id"]}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        run = api.post("/api/runs/", {"study": study["id"], "rater": rater["id"]}, format="json")
     assert run.status_code == 201
     assert queued == [run.json()["id"]] == [EvaluationRun.objects.get().pk]
     assert api.get(f"/api/runs/{run.json()['id']}/").json()["status"] == "queued"

@@ -23,9 +23,7 @@ EXAMPLES_PER_OPERATION = 12
 @pytest.fixture
 def no_queue(monkeypatch):
     sent: list = []
-    monkeypatch.setattr("evaluation.api.start._publish", lambda run_id: sent.append(run_id))
-    monkeypatch.setattr("tasks.evaluation.start_run.delay", lambda *a: sent.append(a))
-    monkeypatch.setattr("tasks.evaluation.rate_chunk.delay", lambda *a: sent.append(a))
+    monkeypatch.setattr("evaluation.run_actions._send", sent.extend)
     return sent
 
 

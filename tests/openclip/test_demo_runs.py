@@ -8,7 +8,7 @@ import pytest
 from annotate.demo_images import COLORS, SHAPES, TEXTURES, render
 from annotate.images import do_store_image
 from annotate.models import ConceptSet, Neuron, NeuronImage, Study
-from evaluation import rater_configs, runs
+from evaluation import rater_configs, run_actions, runs
 from evaluation.demo import do_setup_demo_raters
 from evaluation.models import Embedding, EvaluationRun, Judgment, RunStatus
 from evaluation.raters import clip_encoder
@@ -40,8 +40,8 @@ def _study(name="demo-like", concepts=VOCABULARY) -> Study:
 
 def _run(study, kind, **params):
     rater = rater_configs.do_get_rater(kind, {"model": DEMO_MODEL, **params})
-    run = runs.do_create_run(study, rater)
-    for chunk_id in runs.do_plan_run(run.pk):
+    run = run_actions.do_create_run(study, rater)
+    for chunk_id in run_actions.do_plan_run(run.pk):
         runs.do_rate_chunk(chunk_id, worker="test")
     run.refresh_from_db()
     return run
@@ -129,7 +129,7 @@ def test_cp_and_es_share_the_database_cache_and_a_rerun_recomputes_nothing():
 
 def test_setup_demo_raters_is_idempotent(django_capture_on_commit_callbacks, monkeypatch):
     sent = []
-    monkeypatch.setattr("tasks.evaluation.start_run.delay", lambda run_id: sent.append(run_id))
+    monkeypatch.setattr("evaluation.run_actions._send", sent.extend)
     study = _study()
     with django_capture_on_commit_callbacks(execute=True):
         raters = do_setup_demo_raters(study)

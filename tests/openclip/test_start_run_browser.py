@@ -38,7 +38,7 @@ def test_model_field_follows_the_kind_and_reaches_a_vqa_rater(
     monkeypatch.setenv("NEURONJUDGE_MODEL_DIR", str(tmp_path / "models"))
     published: list[int] = []
     monkeypatch.setattr(
-        "tasks.evaluation.start_run.apply_async", lambda args, **kw: published.append(args[0])
+        "evaluation.run_actions._send", lambda messages: published.extend(m[1] for m in messages)
     )
     study = make_study(neurons=1, k=2)
     study_url = f"/studies/{study.pk}/"

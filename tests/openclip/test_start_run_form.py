@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def sent(monkeypatch):
     published: list[int] = []
     monkeypatch.setattr(
-        "tasks.evaluation.start_run.apply_async", lambda args, **kw: published.append(args[0])
+        "evaluation.run_actions._send", lambda messages: published.extend(m[1] for m in messages)
     )
     return published
 
@@ -75,6 +75,7 @@ def test_form_defaults_to_the_reference_clip_when_its_weights_are_cached(
     assert _datalist(page, "openclip_es")[:2] == ["ViT-B-32", DEMO_MODEL]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_default_model_starts_a_run_here(client, staff, make_study, model_dir, sent):
     """A newcomer who only presses "Start run" gets a rater whose weights this machine has."""
     study = make_study(neurons=1, k=2)
@@ -95,6 +96,7 @@ def test_the_default_model_starts_a_run_here(client, staff, make_study, model_di
         ("vqa_blip2", "Salesforce/blip2-flan-t5-xl", ""),
     ],
 )
+@pytest.mark.django_db(transaction=True)
 def test_vqa_kinds_take_the_model_field(client, staff, make_study, sent, kind, model, params_json):
     study = make_study(neurons=1, k=2)
     client.force_login(staff)

@@ -14,15 +14,18 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def sent(monkeypatch):
-    """Messages the views would publish to the broker, kept instead of sent."""
+    """Runs the views would publish to the broker, kept instead of sent. Publishing waits
+    for a commit, so the tests that read this list run in real transactions."""
     published: list[int] = []
-    monkeypatch.setattr(
-        "tasks.evaluation.start_run.apply_async",
-        lambda args, **kw: published.append(args[0]),
-    )
+
+    def keep(messages):
+        published.extend(run_id for name, run_id in messages if name.endswith("start_run"))
+
+    monkeypatch.setattr("evaluation.run_actions._send", keep)
     return published
 
 
+@pytest.mark.django_db(transaction=True)
 def test_staff_starts_a_run_from_the_study_page(client, staff, make_study, sent):
     study = make_study(neurons=2, k=2)
     client.force_login(staff)
@@ -77,6 +80,7 @@ def test_bad_parameters_start_nothing_and_say_why(client, staff, make_study, sen
     assert not EvaluationRun.objects.exists() and not Rater.objects.exists() and sent == []
 
 
+@pytest.mark.django_db(transaction=True)
 def test_second_run_of_same_rater_is_refused_on_the_page(client, staff, make_study, sent):
     study = make_study(neurons=1, k=1)
     client.force_login(staff)
@@ -96,6 +100,7 @@ def test_annotators_cannot_start_runs(client, annotators, make_study, sent):
     assert "Start a run" not in page
 
 
+@pytest.mark.django_db(transaction=True)
 def test_start_run_command(make_study, sent, capsys):
     study = make_study(name="cmd study", neurons=2, k=1, concepts=["red", "blue"])
     call_command(
@@ -141,28 +146,29 @@ def test_start_run_command(make_study, sent, capsys):
         call_command("start_run", "--study", "nope", "--kind", "openclip_es")
 
 
-def test_resume_runs_command_requeues_failed_runs(make_study, monkeypatch, capsys):
-    from evaluation import rater_configs, runs
+def test_resume_runs_command_requeues_failed_runs(
+    make_study, monkeypatch, capsys, django_capture_on_commit_callbacks
+):
+    from evaluation import rater_configs, run_actions
 
-    queued: list[int] = []
-    monkeypatch.setattr(
-        "tasks.evaluation.rate_chunk.delay", lambda chunk_id: queued.append(chunk_id)
-    )
+    sent: list[tuple[str, int]] = []
+    monkeypatch.setattr(run_actions, "_send", sent.extend)
     study = make_study(neurons=2, k=1)
     rater = rater_configs.do_get_rater("openclip_es", {"model": DEMO_MODEL})
-    run = runs.do_create_run(study, rater)
-    chunk_ids = runs.do_plan_run(run.pk)
+    run = run_actions.do_create_run(study, rater)
+    chunk_ids = run_actions.do_plan_run(run.pk)
     EvaluationRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error="boom")
-    call_command("resume_runs")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("resume_runs")
     run.refresh_from_db()
     assert run.status == RunStatus.QUEUED and run.error == ""
-    assert queued == chunk_ids
+    assert sent == [("tasks.evaluation.rate_chunk", chunk_id) for chunk_id in chunk_ids]
     assert f"run {run.pk} resumed" in capsys.readouterr().out
 
 
 def test_run_status_is_staff_only(client, make_study, annotators):
     from evaluation.rater_configs import do_get_rater
-    from evaluation.runs import do_create_run
+    from evaluation.run_actions import do_create_run
 
     study = make_study(neurons=1, k=1)
     run = do_create_run(study, do_get_rater("openclip_es", {}))

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from annotate.demo_images import COLORS, SHAPES, TEXTURES, render
 from annotate.images import do_store_image
 from annotate.models import Neuron, NeuronImage, Study
-from evaluation import rater_configs, runs
+from evaluation import rater_configs, run_actions
 from evaluation.models import EvaluationRun, Judgment, RunStatus
 from evaluation.raters.clip_spec import DEMO_MODEL
 from evaluation.reports.cache import report_cache_key
@@ -64,7 +64,7 @@ def test_killed_worker_restarts_and_the_run_finishes_exactly_once(settings):
 
     study = _study(neurons=40)
     rater = rater_configs.do_get_rater("openclip_es", {"model": DEMO_MODEL})
-    run = runs.do_create_run(study, rater, options={"store_every": 1, "batch_size": 1})
+    run = run_actions.do_create_run(study, rater, options={"store_every": 1, "batch_size": 1})
     first = start_worker("killme", env)
     start_run.delay(run.pk)
     try:

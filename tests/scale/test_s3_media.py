@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from annotate.images import do_store_image
-from evaluation import runs
+from evaluation import run_actions, runs
 from evaluation.models import Judgment, Rater
 from evaluation.sources import StorageImageSource
 from tests.conftest import png_bytes
@@ -83,8 +83,8 @@ def test_a_run_rates_images_it_reads_from_the_object_store(s3_media, make_study,
     study = make_study(name="s3-study", neurons=3, k=2)
     assert s3_media.list_objects_v2(Bucket=BUCKET)["KeyCount"] >= 6
     rater = Rater.objects.create(name="storage-hash-s3", kind="openclip_es", params={})
-    run = runs.do_create_run(study, rater)
-    for chunk_id in runs.do_plan_run(run.pk, chunk_pairs=2):
+    run = run_actions.do_create_run(study, rater)
+    for chunk_id in run_actions.do_plan_run(run.pk, chunk_pairs=2):
         runs.do_rate_chunk(chunk_id, worker="s3-worker")
     extras = list(Judgment.objects.filter(rater=rater).values_list("extra", flat=True))
     assert len(extras) == 6

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from evaluation import runs
+from evaluation import run_actions
 from evaluation.models import EvaluationRun, Judgment, Rater, RunStatus, WorkerHeartbeat
-from tasks.evaluation import requeue_chunks, start_run
+from tasks.evaluation import rate_chunk, start_run
 from tests.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -55,11 +55,12 @@ def two_workers(settings):
 def test_two_workers_split_one_run_without_doubling(make_study, two_workers):
     study = make_study(name="two-workers", neurons=24, k=3)
     rater = Rater.objects.create(name="storage-hash", kind="openclip_es", params={"delay": 0.4})
-    run = runs.do_create_run(study, rater)
-    chunk_ids = runs.do_plan_run(run.pk, chunk_pairs=6)
+    run = run_actions.do_create_run(study, rater)
+    chunk_ids = run_actions.do_plan_run(run.pk, chunk_pairs=6)
     assert len(chunk_ids) == 12
     start_run.delay(run.pk)
-    requeue_chunks(chunk_ids)  # every chunk delivered twice, as after a re-queue race
+    for chunk_id in chunk_ids:  # every chunk delivered twice, as after a re-queue race
+        rate_chunk.delay(chunk_id)
 
     def finished() -> bool:
         return EvaluationRun.objects.get(pk=run.pk).status not in (
@@ -71,7 +72,7 @@ def test_two_workers_split_one_run_without_doubling(make_study, two_workers):
     run.refresh_from_db()
     assert run.status == RunStatus.DONE, run.error
 
-    pair_ids = set(runs.study_pairs(study).values_list("id", flat=True))
+    pair_ids = set(run_actions.study_pairs(study).values_list("id", flat=True))
     judged = list(Judgment.objects.filter(rater=rater).values_list("neuron_image_id", "extra"))
     assert sorted(pid for pid, _ in judged) == sorted(pair_ids)  # each pair exactly once
     assert all(extra["bytes_match"] for _, extra in judged)  # images read via storage

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from evaluation import runs
+from evaluation import run_actions
 from evaluation.models import EvaluationRun, Judgment, Rater, RunStatus, WorkerHeartbeat
 from tasks.evaluation import start_run
 from tests.workers import start_worker, stop_worker
@@ -26,8 +26,8 @@ def test_killed_worker_restarts_and_finishes_with_one_judgment_per_pair(
     study = make_study(name="kill-me", neurons=5, k=4, labels=["red", "dog", "blue sky"])
     params = {"model": str(tiny_dir), "batch_size": 1}
     rater = Rater.objects.create(name="tiny blip2", kind="vqa_blip2", params=params)
-    run = runs.do_create_run(study, rater, options={"store_every": 1, "device": "cpu"})
-    [chunk_id] = runs.do_plan_run(run.pk, chunk_pairs=1000)
+    run = run_actions.do_create_run(study, rater, options={"store_every": 1, "device": "cpu"})
+    [chunk_id] = run_actions.do_plan_run(run.pk, chunk_pairs=1000)
     env = {"MEDIA_ROOT": str(settings.MEDIA_ROOT)}
     judged = Judgment.objects.filter(rater=rater)
 
@@ -57,7 +57,7 @@ def test_killed_worker_restarts_and_finishes_with_one_judgment_per_pair(
         log = stop_worker(second)
     run.refresh_from_db()
     assert run.status == RunStatus.DONE, (run.error, log)
-    pair_ids = sorted(runs.study_pairs(study).values_list("id", flat=True))
+    pair_ids = sorted(run_actions.study_pairs(study).values_list("id", flat=True))
     assert sorted(judged.values_list("neuron_image_id", flat=True)) == pair_ids
     assert run.done_pairs == 20
     chunk = run.chunks.get()

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from rest_framework.test import APIClient
 
-from evaluation import runs
+from evaluation import run_actions, runs
 from evaluation.models import EvaluationRun, Judgment, Rater, RunStatus
 from evaluation.raters.base import Pair, RaterSite
 from evaluation.raters.openai_vqa import build_openai_vqa
@@ -97,7 +97,7 @@ def test_the_allow_list_setting_decides(staff_api):
 def test_page_refuses_with_a_form_error(client, staff, make_study, monkeypatch):
     published: list = []
     monkeypatch.setattr(
-        "tasks.evaluation.start_run.apply_async", lambda *a, **k: published.append(a)
+        "evaluation.run_actions._send", lambda messages: published.extend(messages)
     )
     study = make_study(neurons=1, k=2)
     client.force_login(staff)
@@ -154,15 +154,15 @@ def test_worker_refuses_a_stored_rater_before_sending_anything(make_study, monke
     with chat_server(lambda n, body: ("text", "Yes")) as server:
         params = {"base_url": server.base_url, "model": "m", "api_key_env": "DATABASE_URL"}
         rater = Rater.objects.create(name="stored", kind="vqa_openai", params=params)
-        run = runs.do_create_run(study, rater)
-        [chunk_id] = runs.do_plan_run(run.pk, chunk_pairs=100)
+        run = run_actions.do_create_run(study, rater)
+        [chunk_id] = run_actions.do_plan_run(run.pk, chunk_pairs=100)
         with pytest.raises(EndpointNotAllowed):
             runs.do_rate_chunk(chunk_id, worker="w1")
         with override_settings(NEURONJUDGE_VQA_ALLOWED_HOSTS=["gpu-box"]):
             allowed_key = {**params, "api_key_env": "NEURONJUDGE_VQA_KEY"}
             other = Rater.objects.create(name="moved", kind="vqa_openai", params=allowed_key)
-            other_run = runs.do_create_run(study, other)
-            [other_chunk] = runs.do_plan_run(other_run.pk, chunk_pairs=100)
+            other_run = run_actions.do_create_run(study, other)
+            [other_chunk] = run_actions.do_plan_run(other_run.pk, chunk_pairs=100)
             with pytest.raises(EndpointNotAllowed, match="'127.0.0.1' is not in"):
                 runs.do_rate_chunk(other_chunk, worker="w1")
     assert server.requests == [] and server.headers_seen == []

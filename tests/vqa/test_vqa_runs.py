@@ -2,7 +2,7 @@
 
 import pytest
 
-from evaluation import runs
+from evaluation import run_actions, runs
 from evaluation.models import Judgment, Rater, RunChunk, RunStatus
 from evaluation.raters.base import RaterUnavailable
 from evaluation.raters.openai_vqa import EndpointError
@@ -31,8 +31,8 @@ def test_killed_worker_resumes_with_exactly_one_judgment_per_pair(make_study, ti
     rater = Rater.objects.create(
         name="tiny blip2", kind="vqa_blip2", params={"model": str(tiny_dir), "batch_size": 2}
     )
-    run = runs.do_create_run(study, rater, options={"store_every": 5, "device": "cpu"})
-    [chunk_id] = runs.do_plan_run(run.pk, chunk_pairs=100)
+    run = run_actions.do_create_run(study, rater, options={"store_every": 5, "device": "cpu"})
+    [chunk_id] = run_actions.do_plan_run(run.pk, chunk_pairs=100)
 
     with pytest.raises(WorkerKilled):
         runs.do_rate_chunk(chunk_id, worker="gpu1", on_progress=_kill_after_first_batch)
@@ -40,14 +40,14 @@ def test_killed_worker_resumes_with_exactly_one_judgment_per_pair(make_study, ti
     assert RunChunk.objects.get(pk=chunk_id).status == RunChunk.Status.RUNNING
 
     runs._RATERS.clear()  # a new worker process loads the model again
-    assert runs.stale_chunk_ids(dead_worker="gpu1") == [chunk_id]
+    assert run_actions.do_requeue_stale_chunks(dead_worker="gpu1") == [chunk_id]
     assert runs.do_rate_chunk(chunk_id, worker="gpu2").rated == 7
 
     run.refresh_from_db()
     assert run.status == RunStatus.DONE and run.done_pairs == 12
     judged = Judgment.objects.filter(rater=rater)
     assert sorted(judged.values_list("neuron_image_id", flat=True)) == sorted(
-        runs.study_pairs(study).values_list("id", flat=True)
+        run_actions.study_pairs(study).values_list("id", flat=True)
     )
     assert {j.verdict for j in judged} <= {"yes", "no"}
     assert all(0.0 <= j.score <= 1.0 and set(j.extra) == {"p_yes", "p_no"} for j in judged)
@@ -62,15 +62,15 @@ def test_resumed_scores_match_an_uninterrupted_run(make_study, tiny_dir):
     steady = Rater.objects.create(
         name="steady", kind="vqa_blip2", params={**params, "batch_size": 3}
     )
-    first = runs.do_create_run(study, killed, options={"store_every": 2})
-    [chunk_id] = runs.do_plan_run(first.pk, chunk_pairs=100)
+    first = run_actions.do_create_run(study, killed, options={"store_every": 2})
+    [chunk_id] = run_actions.do_plan_run(first.pk, chunk_pairs=100)
     with pytest.raises(WorkerKilled):
         runs.do_rate_chunk(chunk_id, worker="a", on_progress=_kill_after_first_batch)
-    runs.stale_chunk_ids(dead_worker="a")
+    run_actions.do_requeue_stale_chunks(dead_worker="a")
     runs.do_rate_chunk(chunk_id, worker="b")
 
-    second = runs.do_create_run(study, steady)
-    for chunk in runs.do_plan_run(second.pk, chunk_pairs=100):
+    second = run_actions.do_create_run(study, steady)
+    for chunk in run_actions.do_plan_run(second.pk, chunk_pairs=100):
         runs.do_rate_chunk(chunk, worker="c")
 
     def scores(rater):
@@ -87,8 +87,8 @@ def test_missing_weights_fail_the_run_with_the_message(make_study):
     rater = Rater.objects.create(
         name="absent", kind="vqa_blip2", params={"model": "Salesforce/blip2-not-here"}
     )
-    run = runs.do_create_run(study, rater)
-    [chunk_id] = runs.do_plan_run(run.pk, chunk_pairs=100)
+    run = run_actions.do_create_run(study, rater)
+    [chunk_id] = run_actions.do_plan_run(run.pk, chunk_pairs=100)
     with pytest.raises(RaterUnavailable):
         runs.do_rate_chunk(chunk_id, worker="w1")
     run.refresh_from_db()
@@ -109,8 +109,8 @@ def test_endpoint_outage_fails_the_run_and_resume_finishes_it(make_study):
     with chat_server(reply) as server:
         params = {"base_url": server.base_url, "model": "llava", "retries": 0, "concurrency": 1}
         rater = Rater.objects.create(name="llava", kind="vqa_openai", params=params)
-        run = runs.do_create_run(study, rater, options={"store_every": 4})
-        [chunk_id] = runs.do_plan_run(run.pk, chunk_pairs=100)
+        run = run_actions.do_create_run(study, rater, options={"store_every": 4})
+        [chunk_id] = run_actions.do_plan_run(run.pk, chunk_pairs=100)
         healthy["up"] = False
         with pytest.raises(EndpointError, match="HTTP 503"):
             runs.do_rate_chunk(chunk_id, worker="w1")
@@ -119,7 +119,7 @@ def test_endpoint_outage_fails_the_run_and_resume_finishes_it(make_study):
         assert Judgment.objects.filter(rater=rater).count() == 4
 
         healthy["up"] = True
-        runs.do_resume_run(run.pk)
+        run_actions.do_resume_run(run.pk)
         assert runs.do_rate_chunk(chunk_id, worker="w1").rated == 8
     run.refresh_from_db()
     assert run.status == RunStatus.DONE and run.done_pairs == 12

@@ -3,10 +3,15 @@ and every active run's chunks whose worker stopped reporting. Judged pairs are k
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from evaluation import runs
 from evaluation.models import EvaluationRun, RunStatus
+from evaluation.run_actions import (
+    QueueUnavailable,
+    RunRefused,
+    do_requeue_stale_chunks,
+    do_resume_run,
+)
 
 
 class Command(BaseCommand):
@@ -17,8 +22,6 @@ class Command(BaseCommand):
         parser.add_argument("--failed-only", action="store_true", help="leave cancelled runs")
 
     def handle(self, *args, **opts):
-        from tasks.evaluation import requeue_chunks, resume_run
-
         statuses = (
             [RunStatus.FAILED] if opts["failed_only"] else [RunStatus.FAILED, RunStatus.CANCELLED]
         )
@@ -26,8 +29,13 @@ class Command(BaseCommand):
         if opts["run_ids"]:
             todo = todo.filter(pk__in=opts["run_ids"])
         for run in todo:
-            chunk_ids = resume_run(run.pk)
+            try:
+                chunk_ids = do_resume_run(run.pk)
+            except RunRefused as exc:
+                self.stderr.write(f"run {run.pk} not resumed: {exc}")
+                continue
+            except QueueUnavailable as exc:
+                raise CommandError(str(exc)) from None
             self.stdout.write(f"run {run.pk} resumed ({len(chunk_ids)} chunk(s) to go)")
-        stale = runs.stale_chunk_ids()
-        requeue_chunks(stale)
+        stale = do_requeue_stale_chunks()
         self.stdout.write(f"{len(stale)} stale chunk(s) re-queued")

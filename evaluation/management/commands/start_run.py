@@ -14,7 +14,7 @@ from annotate.models import Study
 from evaluation.models import EvaluationRun
 from evaluation.rater_configs import do_get_rater
 from evaluation.raters.registry import RATER_KINDS
-from evaluation.runs import RunConflict
+from evaluation.run_actions import QueueUnavailable, RunRefused, do_start_run
 
 
 def parse_param(text: str) -> tuple[str, object]:
@@ -41,8 +41,6 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=0, help="with --wait: give up after s")
 
     def handle(self, *args, **opts):
-        from evaluation.api.start import QueueUnavailable, do_start_run
-
         study = self._study(opts["study"])
         params = dict(parse_param(p) for p in opts["param"])
         try:
@@ -53,7 +51,7 @@ class Command(BaseCommand):
         options = {k: v for k, v in options.items() if v}
         try:
             run = do_start_run(study, rater, options, user=None)
-        except (RunConflict, QueueUnavailable) as exc:
+        except (RunRefused, QueueUnavailable) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"run {run.pk} queued: {rater.name} on {study.name}")
         if opts["wait"]:
