@@ -14,7 +14,7 @@ from tests.annotation.conftest import configure
 
 @pytest.fixture
 def crowd_url(study, staff):
-    invite = do_create_invite(study, staff, Invite.Kind.CROWD, max_participants=3)
+    invite = do_create_invite(study, staff, Invite.Kind.CROWD)
     return reverse("annotation-crowd", args=[invite.token])
 
 
@@ -32,6 +32,8 @@ def test_a_known_participant_id_from_another_browser_is_refused(study, crowd_url
     )
     assert first.post(crowd_url, {"PROLIFIC_PID": "p1"}).status_code == 302  # same browser
     thief = Client()
+    assert thief.get(crowd_url, {"PROLIFIC_PID": "p1"}).status_code == 200  # the start page
+    assert "_auth_user_id" not in thief.session
     refused = thief.post(crowd_url, {"PROLIFIC_PID": "p1"})
     assert refused.status_code == 403 and "another browser" in refused.content.decode()
     assert "_auth_user_id" not in thief.session
@@ -46,6 +48,7 @@ def test_a_known_participant_id_from_another_browser_is_refused(study, crowd_url
 
 
 def test_new_participants_are_capped_per_invite_and_ids_are_ascii(study, crowd_url):
+    Invite.objects.filter(kind="crowd").update(max_participants=3)
     wide = Client().post(crowd_url, {"PROLIFIC_PID": "ＡＢＣ１２３"})
     assert wide.status_code == 400 and "ASCII" in wide.content.decode()
     for n in range(3):
@@ -60,7 +63,7 @@ def test_staff_see_each_mturk_workers_code(study, crowd_url, client, staff):
     code = StudyAnnotator.objects.get(participant_id="A1B2C3").completion_code
     client.force_login(staff)
     page = client.get(reverse("annotation-manage", args=[study.pk])).content.decode()
-    assert f"<code>{code}</code>" in page and "1 of 3 joined" in page
+    assert f"<code>{code}</code>" in page and "1 of 100 joined" in page
 
 
 def test_no_completion_code_without_work(study, crowd_url, annotators):
