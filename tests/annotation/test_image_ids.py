@@ -57,3 +57,29 @@ def test_unshuffled_a_distractor_is_not_always_last(study, annotators):
         own = [ni.rank for ni in shown if not ni.is_distractor]
         assert own == sorted(own)  # the top-k keep their rank order
     assert places != {3}  # six units: all last by chance once in 4,096 runs
+
+
+def test_own_answers_are_listed_with_the_ids_they_were_shown_under(study, annotators):
+    from rest_framework.test import APIClient
+
+    alice = annotators["alice"]
+    unit = access_next_unit(alice, study, prefetch=0)["units"][0]
+    args = answer_all(unit, "no")
+    do_submit_unit(alice, study, **args)
+    api = APIClient()
+    api.force_authenticate(alice)
+    body = api.get(f"/api/annotate/{study.pk}/answers/").json()
+    stored = Judgment.objects.get(neuron_image_id=pairs_shown(alice, unit)[unit["images"][0]["id"]])
+    assert body == {
+        "undo_seconds": 60,
+        "answers": [
+            {
+                "client_id": str(args["client_id"]),
+                "stored": stored.created.isoformat(),
+                "changeable": True,
+                "neuron": unit["neuron"],
+                "label": unit["label"],
+                "images": [image | {"verdict": "no"} for image in unit["images"]],
+            }
+        ],
+    }
