@@ -50,8 +50,9 @@ def check_answers(lookup: dict[str, int], answers, order_shown, ms_spent) -> tup
     except (TypeError, ValueError):
         raise SubmissionError("ms_spent must be an integer.") from None
     pairs = set(lookup.values())
+    given = len(answers)
     answers = {lookup.get(str(k)): v for k, v in answers.items()}
-    if None in answers or set(answers) != pairs or len(answers) != len(pairs):
+    if None in answers or set(answers) != pairs or given != len(pairs):
         raise SubmissionError("answers must cover each image of the unit exactly once.")
     bad = sorted({str(v) for v in answers.values() if v not in HUMAN_VERDICTS})
     if bad:

@@ -80,6 +80,7 @@ def test_a_client_id_of_someone_else_is_refused(study, annotators, unit):
     "change, message",
     [
         (lambda a: a["answers"].popitem(), "cover each image"),
+        (lambda a: a["answers"].update({"0123456789abcdef": "yes"}), "cover each image"),
         (lambda a: a["answers"].update({next(iter(a["answers"])): "maybe"}), "Unknown verdicts"),
         (lambda a: a.update(order_shown=a["order_shown"][:1]), "order_shown"),
         (lambda a: a.update(ms_spent=-5), "ms_spent"),
@@ -144,3 +145,25 @@ def test_any_recent_answer_can_be_changed_but_not_a_late_one_or_anothers(study, 
     states = dict(Assignment.objects.values_list("unit_id", "state"))
     assert states == {units[0]["neuron"]: "open", units[1]["neuron"]: "done"}
     assert uuid.UUID(str(second["client_id"]))
+
+
+def test_an_image_named_twice_under_two_ids_is_refused(study, annotators, unit):
+    alice = annotators["alice"]
+    args = answer_all(unit)
+    first = unit["images"][0]["id"]
+    args["answers"][str(pairs_shown(alice, unit)[first])] = "no"  # the same pair by its raw id
+    with pytest.raises(SubmissionError, match="cover each image"):
+        do_submit_unit(alice, study, **args)
+    assert not Judgment.objects.exists()
+
+
+def test_an_answer_queued_before_ids_were_opaque_is_still_stored(study, annotators, unit):
+    alice = annotators["alice"]
+    pairs = pairs_shown(alice, unit)
+    args = answer_all(unit, "no")
+    args["answers"] = {str(pairs[i]): v for i, v in args["answers"].items()}
+    args["order_shown"] = [pairs[i] for i in args["order_shown"]]
+    do_submit_unit(alice, study, **args)
+    assert dict(Judgment.objects.values_list("neuron_image_id", "verdict")) == {
+        pair: "no" for pair in pairs.values()
+    }
