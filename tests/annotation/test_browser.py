@@ -244,3 +244,17 @@ def test_progress_reads_x_of_n_and_a_recent_answer_can_be_changed(
         ).values_list("neuron_image__rank", "verdict")
     )
     assert verdicts == {1: "no", 2: "yes", 3: "yes", 4: "yes"}
+
+
+def test_a_crowd_worker_with_no_work_left_gets_no_code(page, live_server, shapes_study, staff):
+    from annotate.models import Invite, Unit
+
+    AnnotationSettings.objects.filter(study=shapes_study).update(completion_code="PROLIF1")
+    Unit.objects.filter(study=shapes_study).update(claimed=2, done=2)  # every unit has its R
+    invite = do_create_invite(shapes_study, staff, Invite.Kind.CROWD)
+    page.goto(f"{live_server.url}/annotate/crowd/{invite.token}/?PROLIFIC_PID=late1&SESSION_ID=s1")
+    assert page.locator("h1").inner_text() == "Start the study"
+    page.click("#start")
+    page.locator("#finished h1", has_text="No work left").wait_for()
+    assert not page.locator("#completion").is_visible()
+    assert "PROLIF1" not in page.content()
