@@ -7,8 +7,9 @@ urlpatterns = [
     path("studies/<int:study_id>/next/", views.next_units, name="annotation-next"),
     path("studies/<int:study_id>/submit/", views.submit, name="annotation-submit"),
     path("studies/<int:study_id>/undo/", views.undo, name="annotation-undo"),
+    path("studies/<int:study_id>/answers/", views.answers, name="annotation-answers"),
     path(
-        "studies/<int:study_id>/images/<int:neuron_image_id>/",
+        "studies/<int:study_id>/images/<int:lease_id>/<slug:image_id>/",
         views.unit_image,
         name="annotation-image",
     ),

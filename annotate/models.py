@@ -309,6 +309,9 @@ class Invite(models.Model):
     token = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ACCOUNT)
     is_active = models.BooleanField(default=True)
+    max_participants = models.PositiveIntegerField(
+        default=100, help_text="New annotators this link may add; 0 closes it to newcomers"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -330,6 +333,9 @@ class StudyAnnotator(models.Model):
     invite = models.ForeignKey(Invite, null=True, blank=True, on_delete=models.SET_NULL)
     platform = models.CharField(max_length=10, choices=Platform.choices, blank=True, default="")
     participant_id = models.CharField(max_length=128, blank=True)
+    # Prolific SESSION_ID or MTurk assignmentId of the first arrival: a returning participant
+    # without this browser's cookie must bring it.
+    platform_session = models.CharField(max_length=128, blank=True)
     completion_code = models.CharField(max_length=64, blank=True)
     joined = models.DateTimeField(auto_now_add=True)
 

@@ -220,6 +220,8 @@ def generate_study(
         humans = len(HUMAN_ACCURACY)
         done = np.zeros(neurons, dtype=int)
         done[chosen] = humans
+        with connection.cursor() as cursor:  # made by the image trigger; rewritten with counts
+            cursor.execute("DELETE FROM annotate_unit WHERE study_id = %s", [study.pk])
         copy_rows(
             "annotate_unit",
             ["neuron_id", "study_id", "is_gold", "claimed", "done"],

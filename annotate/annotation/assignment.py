@@ -14,6 +14,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from annotate.annotation.image_ids import image_id
 from annotate.annotation.members import settings_for
 from annotate.models import Study, StudyAnnotator
 
@@ -33,9 +34,9 @@ def do_expire_leases(study: Study) -> int:
             WITH gone AS (
                 UPDATE annotate_assignment SET state = 'expired'
                 WHERE study_id = %s AND state = 'open' AND expires < now()
-                RETURNING unit_id, is_gold
+                RETURNING unit_id
             ), per_unit AS (
-                SELECT unit_id, count(*) AS n FROM gone WHERE NOT is_gold GROUP BY unit_id
+                SELECT unit_id, count(*) AS n FROM gone GROUP BY unit_id
             )
             UPDATE annotate_unit u SET claimed = u.claimed - p.n
             FROM per_unit p WHERE u.neuron_id = p.unit_id
@@ -80,7 +81,7 @@ WITH mine AS (
 SELECT mine.open, mine.done, mine.total, mine.gold,
        l.id, l.unit_id, (SELECT n.label FROM annotate_neuron n WHERE n.id = l.unit_id), l.is_new,
        ARRAY(SELECT ni.id FROM annotate_neuronimage ni
-             WHERE ni.neuron_id = l.unit_id ORDER BY ni.id)
+             WHERE ni.neuron_id = l.unit_id ORDER BY ni.rank)
 FROM mine
 LEFT JOIN leases l ON true
 ORDER BY l.created, l.id
@@ -121,17 +122,31 @@ def claim_and_list_leases(user, study: Study, slots: int, quota: int) -> tuple[d
 
 
 GOLD_SQL = """
-INSERT INTO annotate_assignment (unit_id, study_id, annotator_id, state, is_gold, created, expires)
-SELECT u.neuron_id, %(study)s, %(user)s, 'open', true, now(), %(expires)s
-FROM annotate_unit u
-WHERE u.study_id = %(study)s AND u.is_gold
-  AND NOT EXISTS (
-    SELECT 1 FROM annotate_assignment a
-    WHERE a.annotator_id = %(user)s AND a.unit_id = u.neuron_id)
-ORDER BY u.neuron_id
-LIMIT 1
-ON CONFLICT DO NOTHING
+WITH pick AS (
+    SELECT u.neuron_id FROM annotate_unit u JOIN annotate_neuron n ON n.id = u.neuron_id
+    WHERE u.study_id = %(study)s AND u.is_gold
+      AND NOT EXISTS (
+        SELECT 1 FROM annotate_assignment a
+        WHERE a.annotator_id = %(user)s AND a.unit_id = u.neuron_id)
+    ORDER BY u.claimed,
+             (SELECT count(*) FROM annotate_assignment a JOIN annotate_neuron seen
+                ON seen.id = a.unit_id
+              WHERE a.annotator_id = %(user)s AND a.study_id = %(study)s AND a.is_gold
+                AND seen.layer = n.layer),
+             md5(u.neuron_id::text || ':' || %(user)s::text)
+    LIMIT 1
+), leased AS (
+    INSERT INTO annotate_assignment
+        (unit_id, study_id, annotator_id, state, is_gold, created, expires)
+    SELECT neuron_id, %(study)s, %(user)s, 'open', true, now(), %(expires)s FROM pick
+    ON CONFLICT DO NOTHING
+    RETURNING unit_id
+)
+UPDATE annotate_unit u SET claimed = u.claimed + 1 FROM leased WHERE u.neuron_id = leased.unit_id
 """
+# Gold units are few (tens), so ranking them all is cheap: the least-shown first, then a layer
+# this annotator has had least gold from, then an order of their own, so that annotators and
+# layers take turns instead of everyone getting the same first gold units.
 
 
 def claim_gold_unit(user, study: Study) -> bool:
@@ -173,27 +188,47 @@ def access_next_unit(user, study: Study, prefetch: int = 1) -> dict:
 
 
 def units_payload(study: Study, rows: list[tuple], shuffle: bool) -> list[dict]:
-    prefix = image_url(study.pk, 0).removesuffix("0/")  # one reverse() per call, not per image
-    units = []
-    for lease_id, neuron_id, label, _, ids in rows:
-        if shuffle:  # seeded by the lease, so a reload shows the same order
-            random.Random(lease_id).shuffle(ids)
-        units.append(
-            {
-                "neuron": neuron_id,
-                "label": label,
-                "images": [{"id": i, "url": f"{prefix}{i}/"} for i in ids],
-            }
-        )
-    return units
+    return [
+        unit_payload(study, lease_id, neuron_id, label, pairs, shuffle)
+        for lease_id, neuron_id, label, _, pairs in rows
+    ]
 
 
-def image_url(study_id: int, neuron_image_id: int) -> str:
-    return reverse("annotation-image", args=[study_id, neuron_image_id])
+def unit_payload(study: Study, lease_id: int, neuron_id: int, label: str, pairs, shuffle) -> dict:
+    """A unit as the annotator sees it: images under opaque per-lease ids, in a per-lease
+    order (stable across reloads). Unshuffled, the top-k keep their rank order and an image
+    ranked after k (a distractor) takes a random place instead of always coming last."""
+    order = random.Random(lease_id)
+    pairs = list(pairs)
+    if shuffle:
+        order.shuffle(pairs)
+    else:
+        for extra in pairs[study.k :]:
+            pairs.remove(extra)
+            pairs.insert(order.randint(0, len(pairs)), extra)
+    return shown_unit(study.pk, lease_id, neuron_id, label, pairs)
+
+
+def shown_unit(study_id: int, lease_id: int, neuron_id: int, label: str, pairs) -> dict:
+    """The unit payload for pairs in the order given."""
+    prefix = image_url(study_id, lease_id, "x").removesuffix("x/")
+    images = []
+    for pair in pairs:
+        opaque = image_id(lease_id, pair)
+        images.append({"id": opaque, "url": f"{prefix}{opaque}/"})
+    return {"neuron": neuron_id, "label": label, "images": images}
+
+
+def image_url(study_id: int, lease_id: int, opaque_id: str) -> str:
+    return reverse("annotation-image", args=[study_id, lease_id, opaque_id])
 
 
 def progress_payload(user, study: Study, counts: dict, config) -> dict:
-    """Own progress; `finished` once nothing is left to give (quota met or all units covered)."""
+    """Own progress; `finished` once nothing is left to give (quota met or all units covered).
+
+    A completion code only for work done: someone who arrives when no unit is left is told
+    `no_work_left` instead.
+    """
     quota = config.quota or None
     payload = {
         "done": counts["done"],
@@ -201,7 +236,9 @@ def progress_payload(user, study: Study, counts: dict, config) -> dict:
         "left": max(0, quota - counts["done"]) if quota else None,
         "finished": counts["open"] == 0,
     }
-    if payload["finished"]:
+    if payload["finished"] and not counts["done"]:
+        payload["no_work_left"] = True
+    elif payload["finished"]:
         membership = StudyAnnotator.objects.filter(study=study, user=user).first()
         payload["completion_code"] = membership.completion_code if membership else ""
         if membership and membership.platform == StudyAnnotator.Platform.PROLIFIC:

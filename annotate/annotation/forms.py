@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth.forms import UserCreationForm
 
 from annotate.models import AnnotationSettings
 
@@ -31,3 +32,10 @@ def check_share(value: float) -> float:
     if not 0 <= value <= 1:
         raise forms.ValidationError("Give a value between 0 and 1.")
     return value
+
+
+class SignUpForm(UserCreationForm):
+    """A new annotator's account, made from an invite link."""
+
+    class Meta(UserCreationForm.Meta):
+        fields = ["username"]

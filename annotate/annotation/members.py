@@ -1,6 +1,8 @@
 """Who may annotate a study: invites for accounts and crowd workers, and the check on each call."""
 
+import re
 import secrets
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -15,7 +17,6 @@ CROWD_PARAMS = {
     StudyAnnotator.Platform.PROLIFIC: "PROLIFIC_PID",
     StudyAnnotator.Platform.MTURK: "workerId",
 }
-MAX_PARTICIPANT_ID = 64
 
 
 class InviteError(ValueError):
@@ -72,14 +73,16 @@ def human_rater(user) -> Rater:
         return Rater.objects.get(user=user)
 
 
-def do_create_invite(study: Study, created_by, kind: str = Invite.Kind.ACCOUNT) -> Invite:
+def do_create_invite(
+    study: Study, created_by, kind: str = Invite.Kind.ACCOUNT, max_participants: int | None = None
+) -> Invite:
     if kind not in Invite.Kind.values:
         raise InviteError(f"Unknown invite kind {kind!r}.")
-    from annotate.annotation.units import do_sync_units
-
-    do_sync_units(study)
+    extra = {} if max_participants is None else {"max_participants": max_participants}
+    if extra and not 0 <= max_participants <= 100_000:
+        raise InviteError("The number of participants must be between 0 and 100,000.")
     return Invite.objects.create(
-        study=study, kind=kind, created_by=created_by, token=secrets.token_urlsafe(24)
+        study=study, kind=kind, created_by=created_by, token=secrets.token_urlsafe(24), **extra
     )
 
 
@@ -90,50 +93,115 @@ def access_invite(token: str, kind: str) -> Invite:
     return invite
 
 
+class InviteFull(InviteError):
+    pass
+
+
+def check_room(invite: Invite) -> None:
+    """Refuse a newcomer once the invite has added its share. The caller holds a row lock on
+    the invite, so two arrivals at once cannot both take the last place."""
+    joined = StudyAnnotator.objects.filter(invite=invite).count()
+    if joined >= invite.max_participants:
+        raise InviteFull("This study link has all the participants it takes.")
+
+
 def do_join_study(user, invite: Invite) -> StudyAnnotator:
     """Add an account holder to the invite's study (joining twice is harmless)."""
-    membership, _ = StudyAnnotator.objects.get_or_create(
-        study=invite.study, user=user, defaults={"invite": invite}
-    )
+    membership = StudyAnnotator.objects.filter(study=invite.study, user=user).first()
+    if membership is None:
+        with transaction.atomic():
+            check_room(Invite.objects.select_for_update().get(pk=invite.pk))
+            membership, _ = StudyAnnotator.objects.get_or_create(
+                study=invite.study, user=user, defaults={"invite": invite}
+            )
     human_rater(user)
     return membership
 
 
-def check_crowd_params(params) -> tuple[str, str]:
-    """(platform, participant id) from the URL parameters Prolific or MTurk add."""
+def do_sign_up_and_join(invite: Invite, username: str, password: str) -> StudyAnnotator:
+    """A new account made from an invite link, added to its study. The caller has checked the
+    username and password (Django's UserCreationForm)."""
+    with transaction.atomic():
+        check_room(Invite.objects.select_for_update().get(pk=invite.pk))
+        user = get_user_model().objects.create_user(username, password=password)
+        return do_join_study(user, invite)
+
+
+PARTICIPANT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
+SESSION_PARAMS = {
+    StudyAnnotator.Platform.PROLIFIC: "SESSION_ID",
+    StudyAnnotator.Platform.MTURK: "assignmentId",
+}
+NO_SESSION = {"", "ASSIGNMENT_ID_NOT_AVAILABLE"}  # MTurk's preview
+
+
+@dataclass(frozen=True)
+class Arrival:
+    platform: str
+    participant: str
+    session: str  # "" when the platform gave none
+
+
+def check_crowd_params(params) -> Arrival:
+    """Platform, participant id and session id from the URL parameters Prolific or MTurk add."""
     for platform, name in CROWD_PARAMS.items():
         value = (params.get(name) or "").strip()
         if value:
-            if len(value) > MAX_PARTICIPANT_ID or not value.replace("_", "").isalnum():
-                raise InviteError(f"{name} must be letters and digits, at most 64 characters.")
-            return platform, value
+            session = (params.get(SESSION_PARAMS[platform]) or "").strip()
+            for param, text in ((name, value), (SESSION_PARAMS[platform], session)):
+                if text and not PARTICIPANT_ID.fullmatch(text):
+                    raise InviteError(
+                        f"{param} must be ASCII letters, digits, - or _, at most 64 characters."
+                    )
+            return Arrival(platform, value, "" if session in NO_SESSION else session)
     raise InviteError("The link lacks a participant id (PROLIFIC_PID or workerId).")
 
 
-def do_join_crowd(invite: Invite, params) -> StudyAnnotator:
-    """The crowd worker's anonymous annotator for this study, made on first arrival."""
-    platform, participant = check_crowd_params(params)
-    existing = StudyAnnotator.objects.filter(
-        study=invite.study, platform=platform, participant_id=participant
-    ).first()
+class NotTheSameParticipant(InviteError):
+    pass
+
+
+def check_returning(member: StudyAnnotator, arrival: Arrival, proven_member: int | None) -> None:
+    """A participant id is no secret: coming back needs this browser's signed cookie
+    (`proven_member`) or the session id the platform gave at the first arrival."""
+    if proven_member == member.pk:
+        return
+    if member.platform_session and arrival.session == member.platform_session:
+        return
+    raise NotTheSameParticipant(
+        "This participant has already started the study in another browser. Please continue "
+        "in that browser, or open the study again from the platform's own link."
+    )
+
+
+def do_join_crowd(invite: Invite, params, proven_member: int | None = None) -> StudyAnnotator:
+    """The crowd worker's anonymous annotator for this study, made on first arrival.
+
+    `proven_member` is the membership this browser's signed cookie names, if any.
+    """
+    arrival = check_crowd_params(params)
+    lookup = {"study": invite.study, "platform": arrival.platform}
+    lookup["participant_id"] = arrival.participant
+    existing = StudyAnnotator.objects.filter(**lookup).first()
     if existing is not None:
+        check_returning(existing, arrival, proven_member)
         return existing
-    username = f"{platform}-{invite.study_id}-{participant}"[:150]
+    username = f"{arrival.platform}-{invite.study_id}-{arrival.participant}"[:150]
     try:
         with transaction.atomic():
+            check_room(Invite.objects.select_for_update().get(pk=invite.pk))
             user = get_user_model().objects.create_user(username, password=None)
             membership = StudyAnnotator.objects.create(
-                study=invite.study,
+                **lookup,
                 user=user,
                 invite=invite,
-                platform=platform,
-                participant_id=participant,
-                completion_code=completion_code(invite.study, platform),
+                platform_session=arrival.session,
+                completion_code=completion_code(invite.study, arrival.platform),
             )
     except IntegrityError:  # the same worker arrived twice at once
-        return StudyAnnotator.objects.get(
-            study=invite.study, platform=platform, participant_id=participant
-        )
+        existing = StudyAnnotator.objects.get(**lookup)
+        check_returning(existing, arrival, proven_member)
+        return existing
     human_rater(membership.user)
     return membership
 

@@ -47,6 +47,8 @@ def annotator_rows(study: Study, min_accuracy: float) -> list[dict]:
             {
                 "username": member.user.username,
                 "platform": member.get_platform_display(),
+                # MTurk workers each get a code: staff check the ones submitted against it.
+                "completion_code": member.completion_code if member.platform == "mturk" else "",
                 "submitted": stat.get("n", 0),
                 "last": stat.get("last"),
                 "median_seconds": stat["median_ms"] / 1000 if stat else None,

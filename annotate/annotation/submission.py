@@ -8,7 +8,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from annotate.annotation.assignment import lease_expiry
+from annotate.annotation.assignment import lease_expiry, shown_unit
+from annotate.annotation.image_ids import image_id, pair_lookup
 from annotate.annotation.members import human_rater
 from annotate.models import Assignment, Study, Submission
 from evaluation.models import Judgment, Verdict
@@ -36,22 +37,28 @@ def check_client_id(value) -> uuid.UUID:
         raise SubmissionError("client_id must be a UUID made by the client.") from None
 
 
-def check_answers(image_ids: set[int], answers, order_shown, ms_spent) -> tuple[dict, list, int]:
-    """Answers for exactly the unit's images, an order that lists each image once, a duration."""
-    if not isinstance(answers, dict):
-        raise SubmissionError("answers must map image id to a verdict.")
+def check_answers(lookup: dict[str, int], answers, order_shown, ms_spent) -> tuple[dict, list, int]:
+    """Answers for exactly the unit's images, an order that lists each image once, a duration.
+
+    `lookup` maps the ids the annotator was shown to the unit's pair ids; the answers and
+    order come back keyed by pair id.
+    """
+    if not isinstance(answers, dict) or not isinstance(order_shown, list | tuple):
+        raise SubmissionError("answers must map image id to a verdict; order_shown list ids.")
     try:
-        answers = {int(k): v for k, v in answers.items()}
-        order = [int(i) for i in order_shown]
         ms = int(ms_spent)
     except (TypeError, ValueError):
-        raise SubmissionError("Image ids and ms_spent must be integers.") from None
-    if set(answers) != image_ids:
+        raise SubmissionError("ms_spent must be an integer.") from None
+    pairs = set(lookup.values())
+    given = len(answers)
+    answers = {lookup.get(str(k)): v for k, v in answers.items()}
+    if None in answers or set(answers) != pairs or given != len(pairs):
         raise SubmissionError("answers must cover each image of the unit exactly once.")
     bad = sorted({str(v) for v in answers.values() if v not in HUMAN_VERDICTS})
     if bad:
         raise SubmissionError(f"Unknown verdicts {bad}; use one of {list(HUMAN_VERDICTS)}.")
-    if sorted(order) != sorted(image_ids):
+    order = [lookup.get(str(i)) for i in order_shown]
+    if sorted(order, key=str) != sorted(pairs, key=str):
         raise SubmissionError("order_shown must list each image of the unit once.")
     if not 0 <= ms <= MAX_MS_SPENT:
         raise SubmissionError("ms_spent must be between 0 and 24 hours.")
@@ -77,7 +84,7 @@ def existing_submission(client_id: uuid.UUID, user, neuron_id: int) -> dict | No
 
 
 LEASE_SQL = """
-SELECT a.state,
+SELECT a.id,
        ARRAY(SELECT ni.id FROM annotate_neuronimage ni WHERE ni.neuron_id = a.unit_id),
        (SELECT r.id FROM evaluation_rater r WHERE r.user_id = a.annotator_id)
 FROM annotate_assignment a
@@ -110,7 +117,7 @@ WITH sub AS (
 )
 UPDATE annotate_unit u
 SET done = u.done + 1,
-    claimed = u.claimed + CASE WHEN lease.state = 'expired' AND NOT lease.is_gold THEN 1 ELSE 0 END
+    claimed = u.claimed + CASE WHEN lease.state = 'expired' THEN 1 ELSE 0 END
 FROM lease WHERE u.neuron_id = %(neuron)s
 RETURNING (SELECT created FROM sub)
 """
@@ -135,8 +142,10 @@ def do_submit_unit(
         lease = cursor.fetchone()
     if lease is None:
         raise SubmissionError("This unit was not given to you.")
-    _, image_ids, rater_id = lease
-    answers, order, ms = check_answers(set(image_ids), answers, order_shown, ms_spent)
+    lease_id, pair_ids, rater_id = lease
+    answers, order, ms = check_answers(
+        pair_lookup(lease_id, pair_ids), answers, order_shown, ms_spent
+    )
     images = list(answers)
     params |= {
         "order": order,
@@ -172,28 +181,67 @@ def bump_unit(neuron_id: int, *, done: int, claimed: int) -> None:
 
 
 def do_undo_submission(user, study: Study, client_id) -> dict:
-    """Take back the annotator's latest submission if it is recent; the unit is theirs again."""
+    """Take back one of the annotator's recent submissions; the unit is theirs again, shown
+    with the answers they gave so they can change them."""
     client_id = check_client_id(client_id)
     with transaction.atomic():
         sub = (
             Submission.objects.select_for_update()
-            .filter(annotator=user, study=study)
-            .order_by("-created", "-id")
+            .select_related("neuron")
+            .filter(annotator=user, study=study, client_id=client_id)
             .first()
         )
-        if sub is None or sub.client_id != client_id:
-            raise SubmissionError("Only your latest submission can be undone.")
+        if sub is None:
+            raise SubmissionError("Only your own submissions can be undone.")
         if timezone.now() - sub.created > timedelta(seconds=undo_seconds()):
             raise SubmissionError(f"Undo is possible for {undo_seconds()} seconds only.")
         judgments = Judgment.objects.filter(rater__user=user, submission=client_id)
+        lease = Assignment.objects.select_for_update().get(annotator=user, unit_id=sub.neuron_id)
         answers = {
-            str(ni): verdict for ni, verdict in judgments.values_list("neuron_image_id", "verdict")
+            image_id(lease.pk, ni): verdict
+            for ni, verdict in judgments.values_list("neuron_image_id", "verdict")
         }
         judgments.delete()
-        lease = Assignment.objects.select_for_update().get(annotator=user, unit_id=sub.neuron_id)
         lease.state = Assignment.State.OPEN
         lease.expires = lease_expiry()
         lease.save(update_fields=["state", "expires"])
         bump_unit(sub.neuron_id, done=-1, claimed=0)
         sub.delete()
-    return {"undone": str(client_id), "neuron": sub.neuron_id, "answers": answers}
+    unit = shown_unit(study.pk, lease.pk, sub.neuron_id, sub.neuron.label, sub.order_shown)
+    return {"undone": str(client_id), "neuron": sub.neuron_id, "answers": answers, "unit": unit}
+
+
+def recent_answers(user, study: Study, limit: int = 20) -> list[dict]:
+    """The annotator's latest submissions, newest first, with their answers in the order
+    shown and whether they can still be changed (undone)."""
+    subs = list(
+        Submission.objects.filter(annotator=user, study=study)
+        .select_related("neuron")
+        .order_by("-created", "-id")[:limit]
+    )
+    leases = dict(
+        Assignment.objects.filter(
+            annotator=user, unit_id__in=[s.neuron_id for s in subs]
+        ).values_list("unit_id", "pk")
+    )
+    verdicts = dict(
+        Judgment.objects.filter(
+            rater__user=user, submission__in=[s.client_id for s in subs]
+        ).values_list("neuron_image_id", "verdict")
+    )
+    cutoff = timezone.now() - timedelta(seconds=undo_seconds())
+    rows = []
+    for sub in subs:
+        lease = leases[sub.neuron_id]
+        unit = shown_unit(study.pk, lease, sub.neuron_id, sub.neuron.label, sub.order_shown)
+        for image, pair in zip(unit["images"], sub.order_shown, strict=True):
+            image["verdict"] = verdicts.get(pair, "")
+        rows.append(
+            {
+                "client_id": str(sub.client_id),
+                "stored": sub.created.isoformat(),
+                "changeable": sub.created > cutoff,
+                **unit,
+            }
+        )
+    return rows

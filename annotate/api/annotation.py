@@ -18,6 +18,8 @@ from annotate.annotation.submission import (
     SubmissionError,
     do_submit_unit,
     do_undo_submission,
+    recent_answers,
+    undo_seconds,
 )
 from annotate.api.serializers import (
     NextUnitsRequestSerializer,
@@ -38,7 +40,7 @@ def _study(request, study_id):
 
 
 class AnnotationViewSet(viewsets.ViewSet):
-    """An annotator's work on one study: next units, submit answers, undo the last."""
+    """An annotator's work on one study: next units, submit answers, review and undo them."""
 
     lookup_field = "study_id"
     lookup_value_regex = r"\d+"
@@ -86,3 +88,12 @@ class AnnotationViewSet(viewsets.ViewSet):
             )
         except SubmissionError as exc:
             return _refused(exc)
+
+    @extend_schema(responses={200: dict})
+    @action(detail=True, methods=["get"])
+    def answers(self, request, study_id=None):
+        """Your latest answers, newest first; `changeable` ones can still be undone."""
+        study = _study(request, study_id)
+        return Response(
+            {"answers": recent_answers(request.user, study), "undo_seconds": undo_seconds()}
+        )

@@ -172,7 +172,7 @@ class NextUnitsRequestSerializer(serializers.Serializer):
 
 
 class UnitImageSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.CharField(help_text="Opaque, per lease: says nothing of the image")
     url = serializers.CharField()
 
 
@@ -195,10 +195,10 @@ class SubmitSerializer(serializers.Serializer):
     neuron = serializers.IntegerField(min_value=1)
     answers = serializers.DictField(
         child=serializers.ChoiceField(choices=HUMAN_VERDICTS),
-        help_text="Neuron-image id -> verdict, for every image of the unit",
+        help_text="Image id (as `next` gave it) -> verdict, for every image of the unit",
     )
     order_shown = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), max_length=200, default=list
+        child=serializers.CharField(max_length=64), max_length=200, default=list
     )
     ms_spent = serializers.IntegerField(min_value=0, max_value=24 * 3600 * 1000)
 

@@ -1,4 +1,4 @@
-// Keyboard-first annotation page (issue 5). Answers go to an outbox kept in localStorage and are
+// Keyboard-first annotation page. Answers go to an outbox kept in localStorage and are
 // sent until the server has them, so a dropped connection or a reload never loses work.
 (function () {
   "use strict";
@@ -65,10 +65,12 @@
       li.className = "image"; li.dataset.id = img.id;
       const pic = document.createElement("img");
       pic.src = img.url; pic.alt = "image " + (i + 1); pic.width = 200; pic.height = 200;
-      const key = document.createElement("span");
+      const caption = document.createElement("div"); caption.className = "caption";
+      const key = document.createElement("kbd");
       key.className = "key"; key.textContent = i < 10 ? String((i + 1) % 10) : "";
       const verdict = document.createElement("span"); verdict.className = "verdict";
-      li.append(pic, key, verdict);
+      caption.append(key, verdict);
+      li.append(pic, caption);
       li.addEventListener("click", () => flip(i));
       return li;
     }));
@@ -162,16 +164,71 @@
   }
 
   function showProgress(p) {
-    const total = p.quota || 0;
+    // x of N: the quota, or (with none) every unit of the study, each of which one may get once.
+    const total = p.quota || Number(root.dataset.total) || 0;
+    const units = total === 1 ? "unit" : "units";
     $("progress-fill").style.width = total ? Math.min(100, (100 * p.done) / total) + "%" : "0";
-    $("progress-text").textContent = total ? `${p.done} of ${total} units · ${p.left} left` : `${p.done} units done`;
+    $("progress-text").textContent = p.quota ? `${p.done} of ${total} ${units} · ${p.left} left` : `${p.done} of ${total} ${units} done`;
   }
 
   function finish(progress) {
     $("finished").hidden = false;
+    if (progress.no_work_left) {
+      $("finished").querySelector("h1").textContent = "No work left";
+      $("finished-text").textContent = "All units of this study have the annotators they need, so there is nothing for you to do and no completion code. Please return the study on the platform you came from.";
+    }
     if (progress.completion_code) { $("completion").hidden = false; $("completion-code").textContent = progress.completion_code; }
     if (progress.completion_url) { const back = $("completion-link"); back.href = progress.completion_url; back.hidden = false; }
   }
+
+  // --- review: one's own recent answers, any changeable within the undo window ----------------
+  async function openReview() {
+    const response = await fetch(root.dataset.answersUrl, { credentials: "same-origin" });
+    if (response.status !== 200) { say("Could not load your answers.", "error"); return; }
+    const data = await response.json();
+    $("undo-window").textContent = data.undo_seconds;
+    const list = $("review-list");
+    list.replaceChildren(...data.answers.map((a) => {
+      const li = document.createElement("li");
+      const head = document.createElement("div"); head.className = "review-head";
+      const label = document.createElement("strong"); label.textContent = a.label;
+      const when = document.createElement("span"); when.className = "meta";
+      when.textContent = new Date(a.stored).toLocaleTimeString();
+      head.append(label, when);
+      if (a.changeable) {
+        const change = document.createElement("button");
+        change.type = "button"; change.className = "link change"; change.textContent = "change";
+        change.addEventListener("click", () => changeAnswer(a.client_id));
+        head.append(change);
+      }
+      const thumbs = document.createElement("div"); thumbs.className = "review-thumbs";
+      a.images.forEach((img) => {
+        const t = document.createElement("span"); t.className = "thumb"; t.dataset.verdict = img.verdict;
+        const pic = document.createElement("img"); pic.src = img.url; pic.alt = img.verdict; pic.width = 56; pic.height = 56;
+        const v = document.createElement("span"); v.textContent = img.verdict;
+        t.append(pic, v); thumbs.append(t);
+      });
+      li.append(head, thumbs);
+      return li;
+    }));
+    if (!data.answers.length) list.replaceChildren(Object.assign(document.createElement("li"), { textContent: "No answers yet." }));
+    $("review").hidden = false;
+    $("review").scrollIntoView({ block: "nearest" });
+  }
+
+  async function changeAnswer(clientId) {
+    const { status, data } = await post(root.dataset.undoUrl, { client_id: clientId });
+    if (status !== 200) { say(data.error || "Could not change this answer.", "error"); return; }
+    if (state.unit) state.queue.unshift(state.unit);
+    state.unit = data.unit;
+    if (state.last && state.last.submission.client_id === clientId) state.last.undone = true;
+    $("review").hidden = true;
+    render(data.unit, data.answers);
+    say("Change your answers and press Enter.", "ok");
+  }
+
+  $("review-open").addEventListener("click", openReview);
+  $("review-close").addEventListener("click", () => { $("review").hidden = true; });
 
   // --- keyboard ------------------------------------------------------------------------------
   document.addEventListener("keydown", (event) => {
@@ -180,6 +237,7 @@
     if (event.key === "?") { help.open ? help.close() : help.showModal(); event.preventDefault(); return; }
     if (help.open) return;
     if (event.key === "u") { undoLast(); return; }
+    if (event.key === "r") { $("review").hidden ? openReview() : ($("review").hidden = true); return; }
     if (!state.unit) return;
     if (/^[0-9]$/.test(event.key)) { flip((Number(event.key) + 9) % 10); }
     else if (event.key === "y") setAll("yes");

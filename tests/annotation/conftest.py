@@ -38,3 +38,13 @@ def configure(study, **fields) -> None:
     for name, value in fields.items():
         setattr(config, name, value)
     config.save()
+
+
+def pairs_shown(user, unit: dict) -> dict:
+    """Opaque image id of a unit payload -> the (neuron, image) pair id it stands for."""
+    from annotate.annotation.image_ids import image_id
+    from annotate.models import Assignment, NeuronImage
+
+    lease = Assignment.objects.get(annotator=user, unit_id=unit["neuron"])
+    pairs = NeuronImage.objects.filter(neuron_id=unit["neuron"]).values_list("pk", flat=True)
+    return {image_id(lease.pk, pair): pair for pair in pairs}

@@ -53,7 +53,7 @@ def test_each_unit_gets_overlap_annotators_and_nobody_twice(study, annotators, d
         "quota": None,
         "left": None,
         "finished": True,
-        "completion_code": "",
+        "no_work_left": True,
     }
 
 

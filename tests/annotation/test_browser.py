@@ -166,3 +166,95 @@ def test_an_annotator_rates_three_units_with_the_keyboard(
     retried = json.loads(dropped[0])["client_id"]  # the dropped send went out again, same id
     assert str(Submission.objects.get(neuron__label="circle").client_id) == retried
     assert all(s.ms_spent > 0 for s in Submission.objects.all())
+
+
+def log_in(page, live_server, name: str, next_url: str) -> None:
+    page.goto(f"{live_server.url}/accounts/login/?next={next_url}")
+    page.fill("#id_username", name)
+    page.fill("#id_password", f"{name}-pass")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}{next_url}")
+
+
+def test_a_newcomer_signs_up_from_an_invite_and_lands_on_the_annotation_page(
+    page, live_server, shapes_study
+):
+    token = shapes_study.invites.get().token
+    page.goto(f"{live_server.url}/annotate/join/{token}/")
+    assert "You are invited to annotate" in page.locator("h1").inner_text()
+    page.fill("#id_username", "dana")
+    page.fill("#id_password1", "x7-Quill-92")
+    page.fill("#id_password2", "x7-Quill-92")
+    page.click("#signup button[type=submit]")
+    page.wait_for_url(f"**/annotate/studies/{shapes_study.pk}/")
+    page.locator("#label", has_text="striped").wait_for()
+    assert page.locator(".user").inner_text().startswith("dana")
+
+
+def test_an_annotator_on_a_staff_page_is_shown_the_way_to_annotate(page, live_server, shapes_study):
+    log_in(page, live_server, "alice", "/")
+    page.goto(f"{live_server.url}/studies/{shapes_study.pk}/")
+    assert "for the study's staff" in page.locator("h1").inner_text()
+    assert page.locator(".topbar").is_visible()  # the site's own page, not a bare 403
+    page.click("#annotate-instead")
+    page.locator("#label", has_text="striped").wait_for()
+
+
+def test_progress_reads_x_of_n_and_a_recent_answer_can_be_changed(
+    page, live_server, shapes_study, annotators
+):
+    AnnotationSettings.objects.filter(study=shapes_study).update(quota=0)
+    Neuron.objects.create(study=shapes_study, layer="layer3", unit=9, label="no images yet")
+    annotate_url = f"/annotate/studies/{shapes_study.pk}/"
+    log_in(page, live_server, "alice", annotate_url)
+    page.locator("#label", has_text="striped").wait_for()
+    assert "1 neuron of this study is waiting for images" in page.locator("#waiting").inner_text()
+    assert "a first press means yes" in page.locator(".keys").inner_text()
+    page.wait_for_function(
+        "[...document.querySelectorAll('#images img')].every(i => i.complete && i.naturalWidth)"
+    )
+    for image in page.locator("#images .image").all():
+        pic, key = image.locator("img").bounding_box(), image.locator(".key").bounding_box()
+        assert key["y"] >= pic["y"] + pic["height"]  # the number sits below the picture
+    page.locator("#progress-text", has_text="0 of 3 units done").wait_for()
+    page.keyboard.press("y")
+    page.keyboard.press("Enter")
+    page.locator("#label", has_text="circle").wait_for()
+    page.locator("#progress-text", has_text="1 of 3 units done").wait_for()
+    page.keyboard.press("r")
+    entry = page.locator("#review-list > li", has_text="striped")
+    entry.locator(".thumb", has_text="yes").first.wait_for()
+    assert entry.locator(".thumb").count() == 4
+    entry.locator("button.change").click()
+    page.locator("#label", has_text="striped").wait_for()
+    assert page.locator(".image[data-verdict='yes']").count() == 4
+    page.keyboard.press("1")  # image 1 becomes a no
+    page.keyboard.press("Enter")
+    for label in ("circle", "yellow"):
+        page.locator("#label", has_text=label).wait_for()
+        page.keyboard.press("n")
+        page.keyboard.press("Enter")
+    page.locator("#finished").wait_for()
+    page.locator("#status", has_text="All answers saved").wait_for()
+    page.locator("#progress-text", has_text="3 of 3 units done").wait_for()
+    assert page.locator("#finished a", has_text="Back to your studies").is_visible()
+    verdicts = dict(
+        Judgment.objects.filter(
+            rater__user=annotators["alice"], neuron_image__neuron__label="striped"
+        ).values_list("neuron_image__rank", "verdict")
+    )
+    assert verdicts == {1: "no", 2: "yes", 3: "yes", 4: "yes"}
+
+
+def test_a_crowd_worker_with_no_work_left_gets_no_code(page, live_server, shapes_study, staff):
+    from annotate.models import Invite, Unit
+
+    AnnotationSettings.objects.filter(study=shapes_study).update(completion_code="PROLIF1")
+    Unit.objects.filter(study=shapes_study).update(claimed=2, done=2)  # every unit has its R
+    invite = do_create_invite(shapes_study, staff, Invite.Kind.CROWD)
+    page.goto(f"{live_server.url}/annotate/crowd/{invite.token}/?PROLIFIC_PID=late1&SESSION_ID=s1")
+    assert page.locator("h1").inner_text() == "Start the study"
+    page.click("#start")
+    page.locator("#finished h1", has_text="No work left").wait_for()
+    assert not page.locator("#completion").is_visible()
+    assert "PROLIF1" not in page.content()

@@ -61,6 +61,7 @@ def test_gold_is_mixed_in_at_the_rate_and_scored(study, annotators):
     assert rows["alice"] | {"last": None} == {
         "username": "alice",
         "platform": "Account",
+        "completion_code": "",
         "submitted": 6,
         "last": None,
         "median_seconds": 1.5,

@@ -15,7 +15,7 @@ from annotate.annotation.submission import (
 )
 from annotate.models import Assignment, Submission, Unit
 from evaluation.models import Judgment, Rater
-from tests.annotation.conftest import answer_all
+from tests.annotation.conftest import answer_all, pairs_shown
 
 
 @pytest.fixture
@@ -32,12 +32,13 @@ def test_judgments_are_stored_under_the_annotators_rater(study, annotators, unit
     rater = Rater.objects.get(user=alice)
     assert rater.kind == "human"
     stored = dict(Judgment.objects.filter(rater=rater).values_list("neuron_image_id", "verdict"))
-    assert stored == args["answers"]
+    pairs = pairs_shown(alice, unit)
+    assert stored == {pairs[i]: v for i, v in args["answers"].items()}
     assert set(Judgment.objects.values_list("submission", flat=True)) == {args["client_id"]}
     positions = dict(Judgment.objects.values_list("neuron_image_id", "extra__position"))
-    assert positions == {i: n for n, i in enumerate(args["order_shown"], start=1)}
+    assert positions == {pairs[i]: n for n, i in enumerate(args["order_shown"], start=1)}
     sub = Submission.objects.get()
-    assert (sub.order_shown, sub.ms_spent) == (args["order_shown"], 1500)
+    assert (sub.order_shown, sub.ms_spent) == ([pairs[i] for i in args["order_shown"]], 1500)
     assert Unit.objects.get(pk=unit["neuron"]).done == 1
 
 
@@ -79,6 +80,7 @@ def test_a_client_id_of_someone_else_is_refused(study, annotators, unit):
     "change, message",
     [
         (lambda a: a["answers"].popitem(), "cover each image"),
+        (lambda a: a["answers"].update({"0123456789abcdef": "yes"}), "cover each image"),
         (lambda a: a["answers"].update({next(iter(a["answers"])): "maybe"}), "Unknown verdicts"),
         (lambda a: a.update(order_shown=a["order_shown"][:1]), "order_shown"),
         (lambda a: a.update(ms_spent=-5), "ms_spent"),
@@ -117,7 +119,8 @@ def test_undo_gives_the_unit_back_with_its_answers(study, annotators, unit):
     assert result == {
         "undone": str(args["client_id"]),
         "neuron": unit["neuron"],
-        "answers": {str(i): "no" for i in args["answers"]},
+        "answers": {i: "no" for i in args["answers"]},
+        "unit": unit,  # as shown, so the page can show it again with these answers
     }
     assert not Judgment.objects.exists() and not Submission.objects.exists()
     assert Unit.objects.get(pk=unit["neuron"]).done == 0
@@ -126,19 +129,41 @@ def test_undo_gives_the_unit_back_with_its_answers(study, annotators, unit):
     assert set(Judgment.objects.values_list("verdict", flat=True)) == {"yes"}
 
 
-def test_undo_is_refused_late_or_for_an_older_submission(study, annotators):
+def test_any_recent_answer_can_be_changed_but_not_a_late_one_or_anothers(study, annotators):
     alice = annotators["alice"]
     units = access_next_unit(alice, study, prefetch=1)["units"]
     first, second = answer_all(units[0]), answer_all(units[1])
     do_submit_unit(alice, study, **first)
     do_submit_unit(alice, study, **second)
-    with pytest.raises(SubmissionError, match="latest"):
-        do_undo_submission(alice, study, first["client_id"])
+    with pytest.raises(SubmissionError, match="your own"):
+        do_undo_submission(annotators["bob"], study, second["client_id"])
+    assert do_undo_submission(alice, study, first["client_id"])["neuron"] == units[0]["neuron"]
     Submission.objects.update(created=timezone.now() - timedelta(minutes=10))
     with pytest.raises(SubmissionError, match="seconds only"):
         do_undo_submission(alice, study, second["client_id"])
-    with pytest.raises(SubmissionError, match="latest"):
-        do_undo_submission(annotators["bob"], study, second["client_id"])
-    assert Judgment.objects.count() == 6
-    assert set(Assignment.objects.values_list("state", flat=True)) == {"done"}
+    assert Judgment.objects.count() == 3
+    states = dict(Assignment.objects.values_list("unit_id", "state"))
+    assert states == {units[0]["neuron"]: "open", units[1]["neuron"]: "done"}
     assert uuid.UUID(str(second["client_id"]))
+
+
+def test_an_image_named_twice_under_two_ids_is_refused(study, annotators, unit):
+    alice = annotators["alice"]
+    args = answer_all(unit)
+    first = unit["images"][0]["id"]
+    args["answers"][str(pairs_shown(alice, unit)[first])] = "no"  # the same pair by its raw id
+    with pytest.raises(SubmissionError, match="cover each image"):
+        do_submit_unit(alice, study, **args)
+    assert not Judgment.objects.exists()
+
+
+def test_an_answer_queued_before_ids_were_opaque_is_still_stored(study, annotators, unit):
+    alice = annotators["alice"]
+    pairs = pairs_shown(alice, unit)
+    args = answer_all(unit, "no")
+    args["answers"] = {str(pairs[i]): v for i, v in args["answers"].items()}
+    args["order_shown"] = [pairs[i] for i in args["order_shown"]]
+    do_submit_unit(alice, study, **args)
+    assert dict(Judgment.objects.values_list("neuron_image_id", "verdict")) == {
+        pair: "no" for pair in pairs.values()
+    }

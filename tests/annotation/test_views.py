@@ -97,12 +97,11 @@ def test_an_annotator_cannot_reach_another_study(alice_client, study, other_stud
         {"client_id": str(uuid.uuid4()), "neuron": ni.neuron_id, "answers": {str(ni.pk): "no"}},
     )
     assert refused.status_code == 404
-    image_url = reverse("annotation-image", args=[study.pk, ni.pk])  # image of another study
-    assert alice_client.get(image_url).status_code == 404
-    assert (
-        alice_client.get(reverse("annotation-image", args=[other_study.pk, ni.pk])).status_code
-        == 404
-    )
+    own = post_json(alice_client, "annotation-next", study, {}).json()["units"][0]["images"][0]
+    lease = own["url"].rstrip("/").split("/")[-2]
+    for study_id, image in ((study.pk, str(ni.pk)), (other_study.pk, own["id"])):
+        url = reverse("annotation-image", args=[study_id, lease, image])
+        assert alice_client.get(url).status_code == 404  # a pair id, or another study
     assert alice_client.get(reverse("annotation-manage", args=[study.pk])).status_code == 403
 
 
@@ -139,7 +138,10 @@ def test_charlie_without_invite_and_anonymous_visitors_are_kept_out(client, anno
     client.force_login(annotators["charlie"])
     assert client.get(reverse("annotation-page", args=[study.pk])).status_code == 404
     invite = Invite.objects.get(study=study)
-    assert client.get(reverse("annotation-join", args=[invite.token])).status_code == 302
+    join = reverse("annotation-join", args=[invite.token])
+    assert client.get(join).status_code == 200  # a page to confirm on: GET joins nobody
+    assert not StudyAnnotator.objects.filter(study=study, user=annotators["charlie"]).exists()
+    assert client.post(join, {"action": "join"}).status_code == 302
     assert StudyAnnotator.objects.filter(study=study, user=annotators["charlie"]).exists()
     assert client.get(reverse("annotation-page", args=[study.pk])).status_code == 200
 
@@ -149,7 +151,9 @@ def test_a_revoked_invite_adds_nobody(client, annotators, study):
     invite.is_active = False
     invite.save()
     client.force_login(annotators["charlie"])
-    assert client.get(reverse("annotation-join", args=[invite.token])).status_code == 404
+    url = reverse("annotation-join", args=[invite.token])
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"action": "join"}).status_code == 404
     assert not StudyAnnotator.objects.filter(user=annotators["charlie"]).exists()
 
 
@@ -158,7 +162,7 @@ def test_a_crowd_worker_arrives_from_prolific(client, study, staff):
     url = reverse("annotation-crowd", args=[invite.token])
     assert client.get(url).status_code == 400
     assert client.get(url, {"PROLIFIC_PID": "bad id!"}).status_code == 400
-    response = client.get(url, {"PROLIFIC_PID": "5f3a9c", "STUDY_ID": "x", "SESSION_ID": "y"})
+    response = client.post(url, {"PROLIFIC_PID": "5f3a9c", "STUDY_ID": "x", "SESSION_ID": "y"})
     assert response.status_code == 302
     member = StudyAnnotator.objects.get(platform="prolific", participant_id="5f3a9c")
     assert member.user.rater.kind == "human" and not member.user.has_usable_password()
@@ -185,9 +189,10 @@ def test_a_crowd_worker_arrives_from_prolific(client, study, staff):
         "completion_code": "PROLIF1",
         "completion_url": "https://app.prolific.com/submissions/complete?cc=PROLIF1",
     }
-    client.get(url, {"PROLIFIC_PID": "5f3a9c"})  # arriving again: the same annotator
+    again = client.post(url, {"PROLIFIC_PID": "5f3a9c"})  # the same browser: the same annotator
+    assert again.status_code == 302
     assert StudyAnnotator.objects.filter(participant_id="5f3a9c").count() == 1
-    mturk = client.get(url, {"workerId": "A1B2C3", "assignmentId": "z"})
+    mturk = client.post(url, {"workerId": "A1B2C3", "assignmentId": "z"})
     assert mturk.status_code == 302
     assert StudyAnnotator.objects.filter(platform="mturk", participant_id="A1B2C3").exists()
 

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from annotate.annotation.units import do_sync_units
+from annotate.models import NeuronImage
 from evaluation.models import Judgment, Rater
 from tests.api.conftest import page
 
@@ -111,7 +112,8 @@ def test_annotators_judge_blind_and_see_only_their_own_judgments(as_user, two_st
     bob_unit = bob.post(f"/api/annotate/{study_a.pk}/next/", {"prefetch": 0}).json()["units"][0]
     bob.post(f"/api/annotate/{study_a.pk}/submit/", submit_body(bob_unit, "no"), format="json")
     model = Rater.objects.create(name="es", kind="openclip_es")
-    Judgment.objects.create(rater=model, neuron_image_id=unit["images"][0]["id"], verdict="no")
+    pair = NeuronImage.objects.filter(neuron_id=unit["neuron"]).first()  # ids shown are opaque
+    Judgment.objects.create(rater=model, neuron_image=pair, verdict="no")
 
     alice_rater = Rater.objects.get(user__username="alice")
     mine = alice.get("/api/judgments/").json()
@@ -189,7 +191,8 @@ def test_pages_follow_the_same_rules(client, annotators, two_studies):
     assert client.get(page_a).status_code == 200
     assert client.get(reverse("annotation-page", args=[study_b.pk])).status_code == 404
     pair = study_b.neurons.first().images.first()
-    image = reverse("annotation-image", args=[study_b.pk, pair.pk])
-    assert client.get(image).status_code == 404
+    for lease in (0, pair.pk):  # no lease of alice's, whatever id is tried
+        image = reverse("annotation-image", args=[study_b.pk, lease, str(pair.pk)])
+        assert client.get(image).status_code == 404
     client.force_login(annotators["charlie"])
     assert client.get(page_a).status_code == 404
