@@ -64,10 +64,12 @@ def test_staff_see_every_studys_images(client, debug_urls, two_studies, staff):
 
 
 def test_annotation_images_still_load_for_annotators(client, debug_urls, two_studies, annotators):
+    from annotate.annotation.assignment import access_next_unit
+
     mine, _ = two_studies
-    pair = mine.neurons.get().images.get()
+    [unit] = access_next_unit(annotators["alice"], mine)["units"]
     client.force_login(annotators["alice"])
-    response = client.get(reverse("annotation-image", args=[mine.pk, pair.pk]))
+    response = client.get(unit["images"][0]["url"])
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
 

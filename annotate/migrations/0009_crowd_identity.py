@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotate", "0005_units_when_images_arrive"),
+        ("annotate", "0008_units_when_images_arrive"),
     ]
 
     operations = [

@@ -53,5 +53,5 @@ UPDATE annotate_unit SET claimed = 0 WHERE is_gold;
 
 
 class Migration(migrations.Migration):
-    dependencies = [("annotate", "0004_neuron_change_counter")]
+    dependencies = [("annotate", "0007_login_failures")]
     operations = [migrations.RunSQL(FORWARD, BACKWARD)]
