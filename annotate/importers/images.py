@@ -164,14 +164,23 @@ def check_image_files(manifest: Source, images: Source | None, k: int) -> Checke
     file = source_name(manifest, "manifest.csv")
     column = "path" if images is not None else "sha256"
     problems = Problems()
-    rows = check_manifest_rows(read_text(manifest, file), file, k, column, problems)
+    try:
+        rows = check_manifest_rows(read_text(manifest, file), file, k, column, problems)
+    except ImportFailed as exc:  # the whole file is unreadable: no rows to go on with
+        add_problems(problems, exc)
+        return CheckedImages(file, [], None, {}, problems)
     try:
         archive = open_images(images, {row.path for row in rows})
     except ImportFailed as exc:
-        for problem in exc.problems:
-            problems.add(problem.file, problem.line, problem.message)
+        add_problems(problems, exc)
         return CheckedImages(file, rows, None, {}, problems)
     return CheckedImages(file, rows, archive, check_images(rows, archive, file, problems), problems)
+
+
+def add_problems(problems: Problems, failure: ImportFailed) -> None:
+    for problem in failure.problems:
+        problems.add(problem.file, problem.line, problem.message)
+    problems.more += failure.more
 
 
 def do_import_images(study: Study, manifest: Source, images: Source | None) -> ImportReport:
