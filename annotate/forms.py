@@ -130,6 +130,13 @@ class StudyAddForm(UploadForm):
         self.study = study
         self.label_set_names = list(study.label_sets.values_list("name", flat=True))
         self.fields["label_set"].widget.attrs["list"] = "label-sets"
+        if self.label_set_names:
+            names = ", ".join(self.label_set_names)
+            self.fields[
+                "label_set"
+            ].help_text = (
+                f"This study's: {names}; or a new name. Left empty: {self.label_set_names[0]}"
+            )
 
     def label_rows(self):
         return self.rows(self.LABEL_FIELDS)

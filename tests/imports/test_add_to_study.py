@@ -169,3 +169,24 @@ def test_create_form_names_the_taken_study_with_a_link_to_add_to_it(client, staf
     assert "A study with this name already exists." in html
     assert f'<a href="{reverse("study-add", args=[study.pk])}">add labels or images' in html
     assert '<span class="kept">kept: <code>d.csv</code></span>' in html
+
+
+def test_create_form_lists_label_and_manifest_problems_together(client, staff):
+    client.force_login(staff)
+    before = snapshot()
+    html = client.post(
+        reverse("study-import"),
+        {
+            "name": "New",
+            "target_network": "rn",
+            "probe_dataset": "p",
+            "method": "clip_dissect",
+            "k": 2,
+            "labels": _file("d.csv", b"layer,unit,description\nconv1,x,red\n"),
+            "manifest": _file("m.csv", BAD_MANIFEST),
+            "images": _zip(),
+        },
+    ).content.decode()
+    assert "<code>d.csv, line 2</code>: unit must be a whole number" in html
+    assert "<code>m.csv, line 4</code>: gone.png is not in imgs.zip" in html
+    assert snapshot() == before
