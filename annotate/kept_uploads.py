@@ -71,6 +71,7 @@ class KeptUploads:
                 out.write(chunk)
 
     def forget(self, field: str) -> None:
+        """Drop the file kept for `field`, one of the form's file fields."""
         shutil.rmtree(self.folder / field, ignore_errors=True)
 
     def close(self) -> None:

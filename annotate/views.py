@@ -91,9 +91,6 @@ def _upload_page(request, form_class, do_import, template, context):
     """An import form whose files are kept on the server after a refusal, so that a retry
     needs only the files that change."""
     kept = access_kept_uploads(request.user, request.POST.get("kept", ""))
-    if kept is not None:
-        for field in request.POST.getlist("forget"):
-            kept.forget(field)
     try:
         return _handle_upload(request, form_class, do_import, template, context, kept)
     finally:
@@ -108,6 +105,8 @@ def _handle_upload(request, form_class, do_import, template, context, kept):
     form = form_class(request.POST, files)
     names = form.upload_fields()
     if kept is not None:
+        for field in set(request.POST.getlist("forget")) & set(names):
+            kept.forget(field)
         files.update(kept.files(names))
     for name in names:
         if name in request.FILES:

@@ -148,7 +148,10 @@ def test_kept_files_can_be_removed_and_belong_to_one_user(client, staff, study, 
     other = django_user_model.objects.create_user("other", is_staff=True)
     assert access_kept_uploads(other, token) is None
     assert access_kept_uploads(staff, token[:-2] + "xx") is None
-    response = client.post(url, {"kept": token, "forget": ["manifest"]})
+    outside = KeptUploads(token).folder.parent / "outside"
+    outside.mkdir()
+    response = client.post(url, {"kept": token, "forget": ["manifest", "..", "../outside"]})
+    assert outside.is_dir()  # only the form's own file fields are forgotten
     assert response.status_code == 302  # the kept label file alone was imported
     assert not KeptUploads(token).folder.exists()
 
