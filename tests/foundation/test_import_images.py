@@ -214,3 +214,12 @@ def test_a_bad_zip_is_reported_with_the_manifest_problems(study):
     rows = [("conv1", 0, 9, "img0.png", "")]
     failure = refused(lambda: do_import_images(study, manifest(rows), b"PK but not really"))
     assert {p.message.split(" ")[0] for p in failure.problems} == {"rank", "not"}
+
+
+def test_one_pass_still_stops_listing_at_the_problem_cap(study, folder):
+    rows = [("conv1", 0, 9, f"x{i}.png", "") for i in range(40)]
+    rows += [("conv9", i, 1, f"y{i}.png", "") for i in range(40)]
+    failure = refused(lambda: do_import_images(study, manifest(rows), folder))
+    assert len(failure.problems) == 50
+    # 40 bad ranks, 40 unknown neurons, 40 missing files
+    assert failure.more == 70
