@@ -6,4 +6,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("studies/import/", views.study_import, name="study-import"),
     path("studies/<int:study_id>/", views.study_detail, name="study-detail"),
+    path("studies/<int:study_id>/add/", views.study_add, name="study-add"),
 ]

@@ -1,12 +1,16 @@
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, user_passes_test
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import redirect, render
+from django.utils.datastructures import MultiValueDict
 
-from annotate.forms import StudyImportForm
+from annotate.forms import StudyAddForm, StudyImportForm
 from annotate.importers import ImportFailed
-from annotate.importers.upload import do_import_study_upload
+from annotate.importers.upload import do_import_into_study, do_import_study_upload
+from annotate.kept_uploads import access_kept_uploads, do_keep_uploads
 from annotate.models import Neuron, NeuronImage
 from annotate.paging import LayerOrderedNeurons
 from annotate.permissions import access_study, visible_studies
@@ -65,15 +69,77 @@ def study_detail(request, study_id: int):
 
 @user_passes_test(lambda user: user.is_staff)
 def study_import(request):
-    form = StudyImportForm(request.POST or None, request.FILES or None)
+    """Create a study from uploaded files."""
+
+    def do_import(form):
+        return do_import_study_upload(form.upload(), owner=request.user)
+
+    return _upload_page(request, StudyImportForm, do_import, "annotate/import.html", {})
+
+
+@user_passes_test(lambda user: user.is_staff)
+def study_add(request, study_id: int):
+    """Add a label file and/or images to one study."""
+    study = access_study(request.user, study_id, manage=True)
+
+    def do_import(form):
+        return study, do_import_into_study(study, form.study_files())
+
+    return _upload_page(
+        request,
+        partial(StudyAddForm, study),
+        do_import,
+        "annotate/study_add.html",
+        {"study": study},
+    )
+
+
+def _upload_page(request, form_class, do_import, template, context):
+    """An import form whose files are kept on the server after a refusal, so that a retry
+    needs only the files that change."""
+    kept = access_kept_uploads(request.user, request.POST.get("kept", ""))
+    try:
+        return _handle_upload(request, form_class, do_import, template, context, kept)
+    finally:
+        if kept is not None:
+            kept.close()
+
+
+def _handle_upload(request, form_class, do_import, template, context, kept):
+    if request.method != "POST":
+        return render(request, template, {**context, "form": form_class()})
+    files = MultiValueDict()
+    form = form_class(request.POST, files)
+    names = form.upload_fields()
+    if kept is not None:
+        for field in set(request.POST.getlist("forget")) & set(names):
+            kept.forget(field)
+        files.update(kept.files(names))
+    for name in names:
+        if name in request.FILES:
+            files[name] = request.FILES[name]
     problems = None
-    if request.method == "POST" and form.is_valid():
+    if form.is_valid():
         try:
-            study, reports = do_import_study_upload(form.upload(), owner=request.user)
+            study, reports = do_import(form)
         except ImportFailed as exc:
             problems = exc
         else:
+            if kept is not None:
+                kept.delete()
             for report in reports:
                 messages.success(request, report.summary())
             return redirect("study-detail", study.pk)
-    return render(request, "annotate/import.html", {"form": form, "problems": problems})
+    uploads = {name: request.FILES[name] for name in names if name in request.FILES}
+    kept = do_keep_uploads(kept, uploads) if uploads or kept is not None else None
+    form.kept = kept.names() if kept is not None else {}
+    return render(
+        request,
+        template,
+        {
+            **context,
+            "form": form,
+            "problems": problems,
+            "kept_token": kept.signed(request.user) if kept is not None else "",
+        },
+    )

@@ -1,10 +1,10 @@
 """Top-k images: a manifest (CSV or JSON Lines: `layer,unit,rank,path[,activation]`) and a
 folder or zip holding the files it names.
 
-Everything is checked before anything is written: the manifest's rows, that each neuron
-exists, every image decoded in full, and what the study already holds. Images that are
-already stored (same SHA-256) are reused, so a second import of the same files changes
-nothing.
+Everything is checked in one pass before anything is written, and every problem is reported
+at once: the manifest's rows, that each neuron exists, every image decoded in full, and what
+the study already holds. Images that are already stored (same SHA-256) are reused, so a
+second import of the same files changes nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.db import transaction
 from annotate.images import ImageInfo, ImageRejected, check_image
 from annotate.importers.archives import ImageMissing, check_relative_path, open_images
 from annotate.importers.copy import copy_rows
-from annotate.importers.errors import ImportReport, Problems, fail
+from annotate.importers.errors import ImportFailed, ImportReport, Problems
 from annotate.importers.sources import (
     Source,
     iter_rows,
@@ -48,11 +48,13 @@ class ManifestRow:
 
 
 def check_manifest_rows(
-    text: str, file: str, k: int, path_column: str = "path"
+    text: str, file: str, k: int, path_column: str = "path", problems: Problems | None = None
 ) -> list[ManifestRow]:
     """Rows that are well formed, rank in 1..k, safe paths, no rank or path given twice.
-    With `path_column="sha256"` the images are named by their hash (already stored)."""
-    problems = Problems()
+    With `path_column="sha256"` the images are named by their hash (already stored).
+    Given `problems`, bad rows are added there and left out instead of raising."""
+    collect = problems is not None
+    problems = problems if collect else Problems()
     rows: list[ManifestRow] = []
     seen: dict[tuple, int] = {}
     paths: dict[str, str | ValueError] = {}
@@ -77,9 +79,10 @@ def check_manifest_rows(
             seen[(row.layer, row.unit, "rank", row.rank)] = line
             seen[(row.layer, row.unit, "path", row.path)] = line
             rows.append(row)
-    problems.raise_if_any()
-    if not rows:
-        raise fail(file, "no images: the manifest has no rows")
+    if not rows and not problems:
+        problems.add(file, None, "no images: the manifest has no rows")
+    if not collect:
+        problems.raise_if_any()
     return rows
 
 
@@ -139,25 +142,71 @@ def check_images(rows, archive, file: str, problems: Problems) -> dict[str, Imag
     return infos
 
 
+@dataclass
+class CheckedImages:
+    """A manifest's good rows, the open images and what each good image is; the problems
+    found so far are in `problems`."""
+
+    file: str
+    rows: list[ManifestRow]
+    archive: object | None
+    infos: dict[str, ImageInfo]
+    problems: Problems
+
+    def close(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+
+
+def check_image_files(manifest: Source, images: Source | None, k: int) -> CheckedImages:
+    """Every check that needs no study: the manifest's rows, the zip or folder, each image
+    decoded. Problems are collected, not raised; the caller closes the result."""
+    file = source_name(manifest, "manifest.csv")
+    column = "path" if images is not None else "sha256"
+    problems = Problems()
+    try:
+        rows = check_manifest_rows(read_text(manifest, file), file, k, column, problems)
+    except ImportFailed as exc:  # the whole file is unreadable: no rows to go on with
+        add_problems(problems, exc)
+        return CheckedImages(file, [], None, {}, problems)
+    try:
+        archive = open_images(images, {row.path for row in rows})
+    except ImportFailed as exc:
+        add_problems(problems, exc)
+        return CheckedImages(file, rows, None, {}, problems)
+    return CheckedImages(file, rows, archive, check_images(rows, archive, file, problems), problems)
+
+
+def add_problems(problems: Problems, failure: ImportFailed) -> None:
+    for problem in failure.problems:
+        problems.add(problem.file, problem.line, problem.message)
+    problems.more += failure.more
+
+
 def do_import_images(study: Study, manifest: Source, images: Source | None) -> ImportReport:
     """Attach each neuron's top-k images. Takes a row lock on the study for the import.
 
     Without `images` the manifest names stored images by `sha256` instead of `path` (the
     shape export_images writes), so a study's images can be given to another study."""
-    file = source_name(manifest, "manifest.csv")
-    column = "path" if images is not None else "sha256"
-    rows = check_manifest_rows(read_text(manifest, file), file, study.k, column)
-    archive = open_images(images, {row.path for row in rows})
+    checked = check_image_files(manifest, images, study.k)
     try:
         with transaction.atomic():
             study = Study.objects.select_for_update().get(pk=study.pk)
-            return _import(study, rows, archive, file)
+            return _import(study, checked)
     finally:
-        archive.close()
+        checked.close()
 
 
-def _import(study: Study, rows: list[ManifestRow], archive, file: str) -> ImportReport:
-    problems = Problems()
+def raise_sorted(problems: Problems) -> None:
+    """Raise every problem at once, in file and line order, whatever found it."""
+    if problems:
+        items = sorted(problems.items, key=lambda p: (p.file, p.line or 0))
+        raise ImportFailed(items, problems.more)
+
+
+def _import(study: Study, checked: CheckedImages) -> ImportReport:
+    rows, archive, infos, file = checked.rows, checked.archive, checked.infos, checked.file
+    problems = checked.problems
     neurons: dict[tuple[str, int], list[int]] = {}
     for layer, unit, pk in (
         Neuron.objects.filter(study=study, role=Neuron.Role.REAL)
@@ -168,10 +217,9 @@ def _import(study: Study, rows: list[ManifestRow], archive, file: str) -> Import
     for row in rows:
         if (row.layer, row.unit) not in neurons:
             problems.add(file, row.line, f"unknown neuron {row.unit_name}: import its label first")
-    problems.raise_if_any()
-    infos = check_images(rows, archive, file, problems)
-    problems.raise_if_any()
-    new, updated = _plan_pairs(study, rows, neurons, infos, file)
+    usable = [r for r in rows if (r.layer, r.unit) in neurons and r.path in infos]
+    new, updated = _plan_pairs(study, usable, neurons, infos, file, problems)
+    raise_sorted(problems)
     path_by_sha = {info.sha256: path for path, info in infos.items()}
     ids, stored = do_store_images(
         {info.sha256: info for info in infos.values()},
@@ -199,11 +247,10 @@ def _import(study: Study, rows: list[ManifestRow], archive, file: str) -> Import
     )
 
 
-def _plan_pairs(study, rows, neurons, infos, file):
+def _plan_pairs(study, rows, neurons, infos, file, problems: Problems):
     """New (neuron id, row) pairs, and existing pairs whose activation changes; refuses
     replacing an image a neuron already has at a rank, or giving a neuron the same picture
     twice. A row stands for its unit in every label set of the study."""
-    problems = Problems()
     existing: dict[tuple[int, int], tuple[int, str, float | None]] = {}
     ranks_by_sha: dict[tuple[int, str], int] = {}
     for pk, neuron_id, rank, sha, activation in (
@@ -244,5 +291,4 @@ def _plan_pairs(study, rows, neurons, infos, file):
             )
         elif current[2] != row.activation and row.activation is not None:
             updated.append((NeuronImage(pk=current[0], activation=row.activation), row))
-    problems.raise_if_any()
     return new, updated

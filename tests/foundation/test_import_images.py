@@ -180,3 +180,46 @@ def test_one_bad_image_late_in_the_manifest_writes_nothing(study, folder, settin
     refused(lambda: do_import_images(study, manifest(rows), folder), "line 7")
     media = settings.MEDIA_ROOT
     assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
+
+
+def test_every_problem_of_a_manifest_is_reported_in_one_pass(study, folder):
+    """A bad row, an unknown neuron and a missing file: all three in one refusal, in line
+    order, with the good rows' images still checked."""
+    (folder / "bad.png").write_bytes(b"junk")
+    rows = [
+        ("conv1", 0, 9, "img0.png", ""),  # rank outside 1..3
+        ("conv7", 0, 1, "img1.png", ""),  # no such neuron
+        ("conv1", 1, 1, "nothere.png", ""),  # no such file
+        ("conv1", 1, 2, "bad.png", ""),  # not an image
+    ]
+    failure = refused(lambda: do_import_images(study, manifest(rows), folder))
+    assert [(p.file, p.line) for p in failure.problems] == [
+        ("manifest.csv", n) for n in (2, 3, 4, 5)
+    ]
+    assert "rank 9 is outside 1..3" in failure.problems[0].message
+    assert "unknown neuron conv7:0" in failure.problems[1].message
+    assert "nothere.png is not in" in failure.problems[2].message
+    assert "bad.png" in failure.problems[3].message
+
+
+def test_conflicts_with_stored_images_are_reported_with_the_other_problems(study, folder):
+    do_import_images(study, manifest(ROWS[:1]), folder)
+    rows = [("conv1", 0, 1, "img5.png", ""), ("conv1", 1, 1, "nothere.png", "")]
+    failure = refused(lambda: do_import_images(study, manifest(rows), folder))
+    assert [p.line for p in failure.problems] == [2, 3]
+    assert "different image at rank 1" in failure.problems[0].message
+
+
+def test_a_bad_zip_is_reported_with_the_manifest_problems(study):
+    rows = [("conv1", 0, 9, "img0.png", "")]
+    failure = refused(lambda: do_import_images(study, manifest(rows), b"PK but not really"))
+    assert {p.message.split(" ")[0] for p in failure.problems} == {"rank", "not"}
+
+
+def test_one_pass_still_stops_listing_at_the_problem_cap(study, folder):
+    rows = [("conv1", 0, 9, f"x{i}.png", "") for i in range(40)]
+    rows += [("conv9", i, 1, f"y{i}.png", "") for i in range(40)]
+    failure = refused(lambda: do_import_images(study, manifest(rows), folder))
+    assert len(failure.problems) == 50
+    # 40 bad ranks, 40 unknown neurons, 40 missing files
+    assert failure.more == 70
