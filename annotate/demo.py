@@ -29,7 +29,7 @@ from annotate.demo_images import COLORS, SHAPES, TEXTURES, DemoImage, generate_p
 from annotate.importers.concepts import do_import_concept_set
 from annotate.importers.images import do_import_images
 from annotate.importers.labels import do_import_labels
-from annotate.models import ConceptSet, Study, StudyAnnotator
+from annotate.models import Study, StudyAnnotator
 
 DEMO_SEED = 0
 DEMO_K = 5
@@ -174,10 +174,6 @@ def _demo_user():
         user.set_password("demo")
         user.save(update_fields=["password"])
     return user
-
-
-def demo_concept_set() -> ConceptSet | None:
-    return ConceptSet.objects.filter(name=DEMO_CONCEPT_SET).first()
 
 
 GOLD_PER_LAYER = 1  # one neuron labelled right and, where there is one, one labelled wrong

@@ -25,8 +25,7 @@ TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 
 def kept_root() -> Path:
-    default = Path(settings.BASE_DIR) / "var" / "kept-uploads"
-    return Path(getattr(settings, "NEURONJUDGE_KEPT_UPLOADS_DIR", default))
+    return Path(settings.NEURONJUDGE_KEPT_UPLOADS_DIR)
 
 
 class KeptUploads:

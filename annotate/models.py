@@ -267,7 +267,7 @@ class LayerActivations(models.Model):
         return read_unit(path, unit)
 
 
-# --- Human annotation (issue 5) -------------------------------------------------------------
+# --- Human annotation ---------------------------------------------------------------------
 
 
 class AnnotationSettings(models.Model):

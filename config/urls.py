@@ -7,11 +7,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("api/", include("config.api_urls")),  # REST API (issue 7)
-    path("annotate/", include("annotate.annotation_urls")),  # human annotation pages (issue 5)
-    path("runs/", include("evaluation.urls")),  # evaluation runs (issues 3, 4)
+    path("api/", include("config.api_urls")),  # REST API
+    path("annotate/", include("annotate.annotation_urls")),  # human annotation pages
+    path("runs/", include("evaluation.urls")),  # evaluation runs
     path("reports/", include("evaluation.reports.urls")),  # agreement reports
-    path("", include("annotate.urls")),  # studies, imports, demo (issue 2)
+    path("", include("annotate.urls")),  # studies, imports, demo
 ]
 
 if settings.DEBUG:  # the development server's media, behind a login and study access

@@ -115,10 +115,6 @@ class Judgment(models.Model):
             models.Index(fields=["study", "rater"], name="judgment_study_rater"),
         ]
 
-    @property
-    def is_binary(self) -> bool:
-        return self.verdict in (Verdict.YES, Verdict.NO)
-
 
 class RunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"

@@ -1,1 +1,1 @@
-"""Human annotation: invites, assignment with overlap, submissions, gold checks (issue 5)."""
+"""Human annotation: invites, assignment with overlap, submissions, gold checks."""

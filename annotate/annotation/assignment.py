@@ -23,7 +23,7 @@ PROLIFIC_COMPLETE = "https://app.prolific.com/submissions/complete?cc={code}"
 
 
 def lease_seconds() -> int:
-    return getattr(settings, "NEURONJUDGE_LEASE_SECONDS", 900)
+    return settings.NEURONJUDGE_LEASE_SECONDS
 
 
 def do_expire_leases(study: Study) -> int:

@@ -27,7 +27,7 @@ class SubmissionConflict(SubmissionError):
 
 
 def undo_seconds() -> int:
-    return getattr(settings, "NEURONJUDGE_UNDO_SECONDS", 60)
+    return settings.NEURONJUDGE_UNDO_SECONDS
 
 
 def check_client_id(value) -> uuid.UUID:

@@ -13,17 +13,11 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from annotate.images import ImageRejected
-
-
-def _import_failed_class():
-    from annotate.importers.errors import ImportFailed
-
-    return ImportFailed
+from annotate.importers.errors import ImportFailed
 
 
 def run_import(func: Callable, *args):
     """The importer's result, or a 400 Response naming each problem (file, line, message)."""
-    ImportFailed = _import_failed_class()
     try:
         return func(*args)
     except ImportFailed as exc:

@@ -138,7 +138,7 @@ def open_images(
             return FolderImages(path)
         if not path.is_file():
             raise fail(name, f"images folder or zip not found: {path}")
-    limit = getattr(settings, "NEURONJUDGE_MAX_UPLOAD_BYTES", 2 * 1024**3)
+    limit = settings.NEURONJUDGE_MAX_UPLOAD_BYTES
     size = _size(images)
     if size is not None and size > limit:
         raise fail(name, f"zip is {size:,} bytes, over the {limit:,}-byte upload limit")

@@ -16,11 +16,10 @@ from django.conf import settings
 from annotate.importers.errors import Problems, fail
 
 Source = str | os.PathLike | bytes | IO[bytes]
-DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
 def max_file_bytes() -> int:
-    return getattr(settings, "NEURONJUDGE_MAX_IMPORT_FILE_BYTES", DEFAULT_MAX_FILE_BYTES)
+    return settings.NEURONJUDGE_MAX_IMPORT_FILE_BYTES
 
 
 def source_name(source: Source, default: str) -> str:

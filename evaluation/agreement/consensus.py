@@ -63,7 +63,9 @@ def dawid_skene(votes: np.ndarray, raters: list[str], n_iter: int = 100):
     return verdicts, p_yes, fit.confusion
 
 
-def _error_rate(confusion: np.ndarray | None, index: int | None, said: int, truth: int) -> float:
+def _answer_rate(confusion: np.ndarray | None, index: int | None, said: int, truth: int) -> float:
+    """P(rater says `said` | truth is `truth`): sensitivity for (YES, YES), specificity for
+    (NO, NO)."""
     if confusion is None or index is None:
         return float("nan")
     return float(confusion[index, truth, said])
@@ -92,8 +94,8 @@ def build_consensus(
                 rater=rater,
                 judged=int(judged.sum()),
                 yes_rate=float((col[judged] == YES).mean()) if judged.any() else float("nan"),
-                sensitivity=_error_rate(confusion, kept.get(rater), YES, YES),
-                specificity=_error_rate(confusion, kept.get(rater), NO, NO),
+                sensitivity=_answer_rate(confusion, kept.get(rater), YES, YES),
+                specificity=_answer_rate(confusion, kept.get(rater), NO, NO),
                 agreement_with_consensus=float((col[both] == ds[both]).mean())
                 if both.any()
                 else float("nan"),

@@ -51,19 +51,6 @@ class Ratings:
             scores=np.column_stack([self.scores, col_scores]),
         )
 
-    def subset(self, raters: list[str]) -> Ratings:
-        cols = [self.column(r) for r in raters]
-        return Ratings(
-            raters=list(raters),
-            items=self.items,
-            item_neuron=self.item_neuron,
-            neurons=self.neurons,
-            neuron_layer=self.neuron_layer,
-            layers=self.layers,
-            votes=self.votes[:, cols],
-            scores=self.scores[:, cols],
-        )
-
 
 def check_long_table(table: pd.DataFrame) -> None:
     missing = [c for c in COLUMNS if c not in table.columns]

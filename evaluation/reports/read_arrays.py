@@ -114,12 +114,12 @@ def _snapshot_connection(snapshot: str | None = None) -> psycopg.Connection:
     return conn
 
 
-def _helper(snapshot: str, study_id: int, raters: list[int]) -> list:
+def _judgments_in_snapshot(snapshot: str, study_id: int, raters: list[int]) -> list:
     with _snapshot_connection(snapshot) as conn:
         return _judgment_rows(conn, study_id, raters)
 
 
-def _pairs_helper(snapshot: str, study_id: int) -> tuple[np.ndarray, np.ndarray]:
+def _pairs_in_snapshot(snapshot: str, study_id: int) -> tuple[np.ndarray, np.ndarray]:
     with _snapshot_connection(snapshot) as conn:
         return _pairs(conn, study_id)
 
@@ -149,10 +149,12 @@ def _read_on_django_connection(study_id: int) -> JudgmentArrays:
 def _read_in_parallel(study_id: int, readers: int) -> JudgmentArrays:
     with _snapshot_connection() as leader, ThreadPoolExecutor(readers) as pool:
         snapshot = leader.execute("SELECT pg_export_snapshot()").fetchone()[0]
-        pairs = pool.submit(_pairs_helper, snapshot, study_id)
+        pairs = pool.submit(_pairs_in_snapshot, snapshot, study_id)
         raters = _study_raters(leader, study_id)
         shares = [raters[part::readers] for part in range(readers)]
-        helpers = [pool.submit(_helper, snapshot, study_id, share) for share in shares[1:]]
+        helpers = [
+            pool.submit(_judgments_in_snapshot, snapshot, study_id, share) for share in shares[1:]
+        ]
         rows = _judgment_rows(leader, study_id, shares[0])
         for helper in helpers:  # the leader's transaction stays open until they are done
             rows += helper.result()

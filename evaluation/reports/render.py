@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
+
 from annotate.models import Study
 from evaluation.agreement.pairwise import DEFINITIONS
 from evaluation.reports import export
@@ -28,6 +30,7 @@ def study_report_context(study: Study, options: ReportOptions, report_key: str, 
         "study": study,
         "report": report,
         "report_key": report_key,
+        "fragment_seconds": settings.NEURONJUDGE_REPORT_FRAGMENT_SECONDS,
         "left_out": left_out,
         "raters": [r | {"left_out": left_out.get(r["name"], "")} for r in report["raters"]],
         "options": options,
