@@ -171,8 +171,10 @@ def mean_ratings(
                     "high": float(high),
                 }
             )
-    return pd.DataFrame(
-        rows, columns=["label_set", "layer", "neurons", "ratings", "mean", "low", "high"]
+    columns = ["label_set", "layer", "neurons", "ratings", "mean", "low", "high"]
+    # Object columns, so the all-layers row keeps None (a string column would make it nan).
+    return pd.DataFrame({c: pd.Series([r[c] for r in rows], dtype=object) for c in columns}).astype(
+        {"neurons": int, "ratings": int, "mean": float, "low": float, "high": float}
     )
 
 
@@ -196,7 +198,7 @@ def win_rates(
     found = sorted(set(chosen) - {NONE_FITS})
     names = [*(label_sets or found), NONE_FITS]
     names += [n for n in found if n not in names]
-    unit_codes, _ = pd.factorize(list(zip(choices["layer"], choices["unit"], strict=True)))
+    unit_codes = pd.MultiIndex.from_arrays([choices["layer"], choices["unit"]]).factorize()[0]
     n_units = int(unit_codes.max()) + 1 if len(unit_codes) else 0
     wins = np.zeros((n_units, len(names)))
     np.add.at(wins, (unit_codes, [names.index(c) for c in chosen]), 1)

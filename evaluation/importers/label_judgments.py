@@ -268,9 +268,17 @@ def _plan(study, rows, question, neurons, raters, file):
         )
         if question == LabelJudgment.Question.BEST_OF:
             judgment.neuron_id = neurons[("unit", row.layer, row.unit)]
-        old = stored.get(_key(question, judgment.rater_id, judgment))
+        key = _key(question, judgment.rater_id, judgment)
+        old = stored.get(key)
         if old is None:
+            stored[key] = judgment
+            judgment.line = row.line
             new.append(judgment)
+        # The first label set named on one line and left blank on another: one label.
+        elif old.pk is None and _value(old) != _value(judgment):
+            problems.add(
+                file, row.line, f"{row.rater} judged {_where(row)} differently on line {old.line}"
+            )
         elif _value(old) == _value(judgment):
             unchanged += 1
         else:
