@@ -44,3 +44,25 @@ def test_the_study_page_names_the_question(client, staff):
     client.force_login(staff)
     page = client.get(reverse("study-detail", args=[study.pk])).content.decode()
     assert "Question: Best of the label sets&#x27; labels" in page
+
+
+def test_the_import_form_and_import_labels_choose_it_for_new_studies(client, staff, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.core.management import CommandError, call_command
+
+    labels = b"layer,unit,description\nlayer1,0,dog\n"
+    client.force_login(staff)
+    form = {
+        **BODY, "method": "milan", "k": 3, "notes": "", "question_type": "label_rating",
+        "labels": SimpleUploadedFile("labels.csv", labels),
+    }  # fmt: skip
+    response = client.post(reverse("study-import"), form)
+    assert response.status_code == 302
+    assert Study.objects.get(name="DnD study").question_type == "label_rating"
+    path = tmp_path / "labels.csv"
+    path.write_bytes(labels)
+    new = ["--network", "n", "--probe-dataset", "p"]
+    call_command("import_labels", str(path), "--study", "B", *new, "--question-type", "best_of")
+    assert Study.objects.get(name="B").question_type == "best_of"
+    with pytest.raises(CommandError, match="already exists with question_type=best_of"):
+        call_command("import_labels", str(path), "--study", "B", "--question-type", "label_rating")
