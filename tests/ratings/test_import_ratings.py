@@ -153,3 +153,18 @@ def test_the_command_tells_files_apart_by_header(study, tmp_path):
         call_command("import_judgments", str(pairs), "--study", "s")
     with pytest.raises(CommandError, match="unknown judgment file: the header has what, who"):
         call_command("import_judgments", str(other), "--study", "s")
+
+
+def test_a_rated_label_is_not_relabelled_under_its_ratings(study):
+    do_import_judgment_file(study, RATINGS)
+    refused(
+        lambda: do_import_labels(study, b"layer,unit,description\nlayer1,0,wolf\n"),
+        "line 2: layer1:0 already has judgments for its current label",
+    )
+    do_import_labels(study, b"layer,unit,description\nlayer1,1,cat\n", label_set="third")
+    do_import_judgment_file(study, b"rater,layer,unit,chosen\nann3,layer1,1,third\n")
+    relabel = b"layer,unit,description\nlayer1,1,kitten\n"
+    refused(
+        lambda: do_import_labels(study, relabel, label_set="third"),
+        "layer1:1 already has judgments",
+    )
