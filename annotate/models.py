@@ -44,6 +44,7 @@ class Study(models.Model):
         max_length=20,
         choices=QuestionType.choices,
         default=QuestionType.PAIR_YES_NO,
+        db_default=QuestionType.PAIR_YES_NO,  # raw and COPY writers keep working
         help_text="What humans are asked; chosen when the study is created",
     )
     k = models.PositiveSmallIntegerField(default=5, help_text="Top images per neuron")

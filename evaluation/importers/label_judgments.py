@@ -30,6 +30,7 @@ from evaluation.models import LabelJudgment, Rater
 TRUE = {"true", "t", "yes", "y", "1"}
 FALSE = {"false", "f", "no", "n", "0", ""}
 RATINGS = range(1, 6)
+UNIT = object()  # the key of a unit's neuron whatever its label set (names are strings)
 
 
 @dataclass(frozen=True)
@@ -212,16 +213,16 @@ def do_store_label_judgments(
 
 def _neurons(study: Study) -> dict[tuple, int]:
     """Real neuron ids by (label set name, layer, unit), and by (None, ...) for the study's
-    first label set's; `("unit", layer, unit)` is the unit's neuron in its first label set."""
+    first label set's (as `judgments` reads a blank label set); `(UNIT, layer, unit)` is the
+    unit's neuron in the first label set that labels it."""
     found: dict[tuple, int] = {}
+    first_set = study.label_sets.order_by("pk").values_list("pk", flat=True).first()
     queryset = Neuron.objects.filter(study=study, role=Neuron.Role.REAL).order_by("label_set_id")
-    first_set = None
     for pk, set_id, name, layer, unit in queryset.values_list(
         "pk", "label_set_id", "label_set__name", "layer", "unit"
     ):
-        first_set = set_id if first_set is None else first_set
         found[(name, layer, unit)] = pk
-        found.setdefault(("unit", layer, unit), pk)
+        found.setdefault((UNIT, layer, unit), pk)
         if set_id == first_set:
             found[(None, layer, unit)] = pk
     return found
@@ -267,7 +268,7 @@ def _plan(study, rows, question, neurons, raters, file):
             unit=row.unit,
         )
         if question == LabelJudgment.Question.BEST_OF:
-            judgment.neuron_id = neurons[("unit", row.layer, row.unit)]
+            judgment.neuron_id = neurons[(UNIT, row.layer, row.unit)]
         key = _key(question, judgment.rater_id, judgment)
         old = stored.get(key)
         if old is None:
