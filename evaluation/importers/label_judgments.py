@@ -183,7 +183,8 @@ def do_import_label_judgments(
     check_rater_kind(rater_kind, file)
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study.pk)
-        report = ImportReport("label judgment", file, format=question, rows=len(rows))
+        fmt = "ratings" if question == LabelJudgment.Question.LABEL_RATING else "best-of"
+        report = ImportReport("label judgment", file, format=fmt, rows=len(rows))
         do_store_label_judgments(study, rows, question, file, report, rater_kind, notes)
     return report
 

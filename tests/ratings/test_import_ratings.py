@@ -50,7 +50,7 @@ def stored() -> set:
 
 def test_ratings_with_flags_go_to_their_labels(study):
     report = do_import_judgment_file(study, RATINGS)
-    assert (report.format, report.created, report.unchanged) == ("label_rating", 4, 0)
+    assert (report.format, report.created, report.unchanged) == ("ratings", 4, 0)
     p = f"human:imported-{study.pk}-"
     assert stored() == {
         (p + "ann1", "label_rating", "CLIP-Dissect", "layer1", 0, 4, False, False, None),
@@ -121,7 +121,7 @@ def test_the_first_label_set_named_or_left_blank_is_one_label(study):
 
 def test_best_of_choices_name_a_label_set_or_none(study):
     report = do_import_judgment_file(study, CHOICES)
-    assert (report.format, report.created) == ("best_of", 3)
+    assert (report.format, report.created) == ("best-of", 3)
     p = f"human:imported-{study.pk}-"
     assert stored() == {
         (p + "ann1", "best_of", "CLIP-Dissect", "layer1", 0, None, False, False, "MILAN base"),
