@@ -42,4 +42,8 @@ def choice_table(study: Study) -> pd.DataFrame:
             "uninterpretable",
         )
     )  # fmt: skip
-    return pd.DataFrame(list(rows), columns=list(CHOICE_COLUMNS))
+    rows = list(rows)
+    table = pd.DataFrame(rows, columns=list(CHOICE_COLUMNS))
+    # An object column, so "none chosen" stays None (a string column would make it nan).
+    table["chosen"] = pd.Series([row[3] for row in rows], dtype=object)
+    return table

@@ -168,3 +168,30 @@ def test_a_rated_label_is_not_relabelled_under_its_ratings(study):
         lambda: do_import_labels(study, relabel, label_set="third"),
         "layer1:1 already has judgments",
     )
+
+
+def test_the_stored_tables_feed_the_maths(study):
+    from evaluation.agreement.ordinal import mean_ratings, win_rates
+    from evaluation.label_judgments import choice_table, rating_table
+
+    do_import_judgment_file(study, RATINGS)
+    do_import_judgment_file(study, CHOICES)
+    p = f"human:imported-{study.pk}-"
+    choices = choice_table(study)
+    assert choices.to_dict("records") == [
+        {"rater": p + "ann1", "layer": "layer1", "unit": 0, "chosen": "MILAN base",
+         "none_fits": False, "uninterpretable": False},
+        {"rater": p + "ann1", "layer": "layer1", "unit": 1, "chosen": None,
+         "none_fits": True, "uninterpretable": False},
+        {"rater": p + "ann2", "layer": "layer1", "unit": 0, "chosen": "CLIP-Dissect",
+         "none_fits": False, "uninterpretable": False},
+    ]  # fmt: skip
+    rates = win_rates(choices, label_sets=["CLIP-Dissect", "MILAN base"], n_boot=0)
+    assert rates[["label_set", "wins"]].values.tolist() == [
+        ["CLIP-Dissect", 1], ["MILAN base", 1], ["none fits", 1],
+    ]  # fmt: skip
+    ratings = rating_table(study)
+    assert len(ratings) == 4 and ratings["rating"].isna().sum() == 1
+    means = mean_ratings(ratings, n_boot=0).set_index(["label_set", "layer"], drop=False)
+    assert means.loc[("CLIP-Dissect", "layer1"), "mean"] == 4.5  # ann1 4, ann2 5
+    assert means.loc[("MILAN base", "layer1"), "ratings"] == 1  # the blank one is left out
