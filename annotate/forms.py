@@ -35,6 +35,13 @@ class StudyImportForm(UploadForm):
     target_network = forms.CharField(max_length=200, initial="resnet50")
     probe_dataset = forms.CharField(max_length=200, initial="broden")
     method = forms.ChoiceField(choices=Study.Method.choices, initial=Study.Method.CLIP_DISSECT)
+    question_type = forms.ChoiceField(
+        choices=Study.QuestionType.choices,
+        initial=Study.QuestionType.PAIR_YES_NO,
+        required=False,
+        label="Question",
+        help_text="What annotators are asked; it cannot be changed later",
+    )
     k = forms.IntegerField(min_value=1, max_value=100, initial=5, label="Images per neuron (k)")
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     concept_set = forms.ModelChoiceField(
@@ -55,7 +62,9 @@ class StudyImportForm(UploadForm):
 
     existing_study: Study | None = None
 
-    STUDY_FIELDS = ("name", "target_network", "probe_dataset", "method", "k", "notes")
+    STUDY_FIELDS = (
+        "name", "target_network", "probe_dataset", "method", "question_type", "k", "notes",
+    )  # fmt: skip
 
     def study_fields(self):
         return [self[name] for name in self.STUDY_FIELDS]
@@ -85,6 +94,7 @@ class StudyImportForm(UploadForm):
             target_network=data["target_network"],
             probe_dataset=data["probe_dataset"],
             method=data["method"],
+            question_type=data.get("question_type") or Study.QuestionType.PAIR_YES_NO,
             k=data["k"],
             notes=data["notes"],
             labels=data["labels"],

@@ -27,6 +27,11 @@ class Study(models.Model):
         NETDISSECT = "netdissect", "Network Dissection"
         OTHER = "other", "Other"
 
+    class QuestionType(models.TextChoices):
+        PAIR_YES_NO = "pair_yes_no", "Yes/no per image"
+        LABEL_RATING = "label_rating", "Rating 1-5 per label"
+        BEST_OF = "best_of", "Best of the label sets' labels"
+
     name = models.CharField(max_length=200, unique=True)
     target_network = models.CharField(max_length=200)
     layers = ArrayField(models.CharField(max_length=200), default=list, blank=True)
@@ -35,6 +40,13 @@ class Study(models.Model):
         ConceptSet, null=True, blank=True, on_delete=models.PROTECT, related_name="studies"
     )
     method = models.CharField(max_length=20, choices=Method.choices, default=Method.CLIP_DISSECT)
+    question_type = models.CharField(
+        max_length=20,
+        choices=QuestionType.choices,
+        default=QuestionType.PAIR_YES_NO,
+        db_default=QuestionType.PAIR_YES_NO,  # raw and COPY writers keep working
+        help_text="What humans are asked; chosen when the study is created",
+    )
     k = models.PositiveSmallIntegerField(default=5, help_text="Top images per neuron")
     overlap = models.PositiveSmallIntegerField(
         default=3, help_text="Human annotators wanted per neuron"
@@ -55,6 +67,10 @@ class Study(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(k__gte=1, k__lte=100), name="study_k_range"),
             models.CheckConstraint(condition=Q(overlap__gte=1), name="study_overlap_positive"),
+            models.CheckConstraint(
+                condition=Q(question_type__in=["pair_yes_no", "label_rating", "best_of"]),
+                name="study_question_type_valid",
+            ),
         ]
 
     def __str__(self) -> str:

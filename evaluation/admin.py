@@ -1,5 +1,5 @@
 from django.contrib import admin
 
-from evaluation.models import EvaluationRun, Judgment, Rater, RunChunk
+from evaluation.models import EvaluationRun, Judgment, LabelJudgment, Rater, RunChunk
 
-admin.site.register([Rater, Judgment, EvaluationRun, RunChunk])
+admin.site.register([Rater, Judgment, LabelJudgment, EvaluationRun, RunChunk])

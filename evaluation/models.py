@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from annotate.models import NeuronImage, Study
+from annotate.models import Neuron, NeuronImage, Study
 from evaluation.raters.registry import RATER_KINDS
 
 
@@ -114,6 +114,92 @@ class Judgment(models.Model):
             models.Index(fields=["neuron_image", "rater"]),
             models.Index(fields=["study", "rater"], name="judgment_study_rater"),
         ]
+
+
+class LabelJudgment(models.Model):
+    """One rater's judgment of a label (a Neuron row) with the unit's images shown together,
+    not of one image: a 1-5 rating (`label_rating`), or which of the unit's label sets' labels
+    fits best (`best_of`: `chosen`, or none with `none_fits`).
+
+    A rating belongs to its label: unique per (rater, neuron). A best-of choice belongs to
+    the unit: unique per (rater, study, layer, unit); its `neuron` is the unit's neuron the
+    question was asked from (by convention the study's first label set's). `study`, `layer`
+    and `unit` are copies of the neuron's that a BEFORE INSERT OR UPDATE trigger keeps
+    (migration 0004), and the same trigger refuses a `chosen` neuron of another unit.
+    """
+
+    class Question(models.TextChoices):
+        LABEL_RATING = "label_rating", "Rating 1-5 per label"
+        BEST_OF = "best_of", "Best of the label sets' labels"
+
+    rater = models.ForeignKey(Rater, on_delete=models.CASCADE, related_name="label_judgments")
+    neuron = models.ForeignKey(Neuron, on_delete=models.CASCADE, related_name="label_judgments")
+    question = models.CharField(max_length=20, choices=Question.choices)
+    study = models.ForeignKey(
+        Study, on_delete=models.CASCADE, null=True, editable=False, related_name="+"
+    )
+    layer = models.CharField(max_length=200, editable=False, blank=True)
+    unit = models.PositiveIntegerField(null=True, editable=False)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    uninterpretable = models.BooleanField(default=False)
+    none_fits = models.BooleanField(default=False, help_text="No label fits the images")
+    chosen = models.ForeignKey(
+        Neuron, null=True, blank=True, on_delete=models.CASCADE, related_name="chosen_in"
+    )
+    extra = models.JSONField(default=dict, blank=True)
+    submission = models.UUIDField(null=True, blank=True, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(question__in=["label_rating", "best_of"]),
+                name="labeljudgment_question_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
+                name="labeljudgment_rating_range",
+            ),
+            # A rating may be missing only when the rater said why (uninterpretable, none fits).
+            models.CheckConstraint(
+                condition=~Q(question="label_rating")
+                | (
+                    Q(chosen__isnull=True)
+                    & (Q(rating__isnull=False) | Q(uninterpretable=True) | Q(none_fits=True))
+                ),
+                name="labeljudgment_rating_shape",
+            ),
+            # A best-of answer is one label, or none with a reason, never both.
+            models.CheckConstraint(
+                condition=~Q(question="best_of")
+                | (
+                    Q(rating__isnull=True)
+                    & (
+                        Q(chosen__isnull=False, none_fits=False)
+                        | (Q(chosen__isnull=True) & (Q(none_fits=True) | Q(uninterpretable=True)))
+                    )
+                ),
+                name="labeljudgment_best_of_shape",
+            ),
+            models.UniqueConstraint(
+                fields=["rater", "neuron"],
+                condition=Q(question="label_rating"),
+                name="labeljudgment_one_rating_per_label",
+            ),
+            models.UniqueConstraint(
+                fields=["rater", "study", "layer", "unit"],
+                condition=Q(question="best_of"),
+                name="labeljudgment_one_choice_per_unit",
+            ),
+            models.CheckConstraint(
+                condition=Q(study__isnull=False, unit__isnull=False),
+                name="labeljudgment_has_unit",
+            ),
+        ]
+        indexes = [models.Index(fields=["study", "rater"], name="labeljudgment_study_rater")]
+
+    def __str__(self) -> str:
+        return f"{self.rater_id} on {self.neuron_id}: {self.rating or self.chosen_id}"
 
 
 class RunStatus(models.TextChoices):

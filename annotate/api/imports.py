@@ -53,10 +53,10 @@ def import_labels(study, upload, options: dict):
     )
 
 
-def import_judgments(study, upload, rater_kind: str, notes: str):
-    from evaluation.importers.judgments import do_import_judgments
+def import_judgments(study, upload, rater_kind: str, notes: str, fmt: str | None = None):
+    from evaluation.importers.formats import do_import_judgment_file
 
-    return do_import_judgments(study, upload, rater_kind=rater_kind, notes=notes)
+    return do_import_judgment_file(study, upload, fmt=fmt, rater_kind=rater_kind, notes=notes)
 
 
 def import_concept_set(name: str, upload):

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from annotate.importers.label_formats import FORMATS
 from annotate.models import ConceptSet, LabelSet, Neuron, NeuronImage, Study
+from evaluation.importers.formats import FORMATS as JUDGMENT_FORMATS
 
 
 class ConceptSetSerializer(serializers.ModelSerializer):
@@ -52,6 +53,7 @@ class StudySerializer(serializers.ModelSerializer):
             "probe_dataset",
             "concept_set",
             "method",
+            "question_type",
             "k",
             "overlap",
             "notes",
@@ -65,6 +67,13 @@ class StudySerializer(serializers.ModelSerializer):
             "k": {"min_value": 1, "max_value": 100},
             "overlap": {"min_value": 1, "max_value": 1000},
         }
+
+    def validate_question_type(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.question_type:
+            raise serializers.ValidationError(
+                "The question type is chosen when a study is created."
+            )
+        return value
 
     @transaction.atomic
     def create(self, validated_data):
@@ -127,7 +136,13 @@ class LabelImportSerializer(serializers.Serializer):
 
 class JudgmentImportSerializer(serializers.Serializer):
     file = serializers.FileField(
-        help_text="CSV or JSON Lines: rater,layer,unit,rank,verdict[,score][,label_set]"
+        help_text="CSV or JSON Lines: rater,layer,unit,rank,verdict[,score][,label_set], "
+        "rater,layer,unit,label_set,rating[,uninterpretable,none_fits], "
+        "rater,layer,unit,chosen[,none_fits,uninterpretable], or a Describe-and-Dissect "
+        "human-evaluation CSV (format dnd-human-evals)"
+    )
+    format = serializers.ChoiceField(
+        choices=JUDGMENT_FORMATS, required=False, help_text="Default: told by the header"
     )
     rater_kind = serializers.CharField(required=False, default="human")
     notes = serializers.CharField(required=False, default="", allow_blank=True)

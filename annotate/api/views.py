@@ -80,14 +80,21 @@ class StudyViewSet(viewsets.ModelViewSet):
         permission_classes=[IsStaff],
     )
     def import_judgments(self, request, pk=None):
-        """Import judgments made elsewhere (rater,layer,unit,rank,verdict[,score][,label_set]):
-        the same file twice changes nothing; a changed verdict is refused by line."""
+        """Import judgments made elsewhere: per image (rater,layer,unit,rank,verdict), per
+        label (rater,layer,unit,label_set,rating), best of (rater,layer,unit,chosen), or
+        `format` dnd-human-evals: the same file twice changes nothing; a changed verdict is
+        refused by line."""
         study = access_study(request.user, pk, manage=True)
         form = JudgmentImportSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
         return imports.respond(
-            imports.import_judgments, study, data["file"], data["rater_kind"], data["notes"]
+            imports.import_judgments,
+            study,
+            data["file"],
+            data["rater_kind"],
+            data["notes"],
+            data.get("format"),
         )
 
     @extend_schema(

@@ -77,7 +77,7 @@ def _import_label_set(study, name, rows, fmt, file, report) -> None:
     report.updated += len(changed)
     if created_set:
         report.notes.append(f"created label set {labels.name!r}")
-    shared = _share_images(labels) if new else 0
+    shared = do_share_images(labels) if new else 0
     if shared:
         report.notes.append(f"{shared:,} images shared from the study's other label sets")
 
@@ -99,7 +99,7 @@ def _plan(labels: LabelSet, rows: list[LabelRow]):
     return new, changed
 
 
-def _share_images(labels: LabelSet) -> int:
+def do_share_images(labels: LabelSet) -> int:
     """Give this label set's neurons that have no images yet the ranked images of the same
     unit in the study's first other label set that has them."""
     with connection.cursor() as cursor:
@@ -124,7 +124,7 @@ def _share_images(labels: LabelSet) -> int:
 
 
 def _refuse_relabelling_judged(changed: list[tuple[LabelRow, int]], file: str) -> None:
-    from evaluation.models import Judgment
+    from evaluation.models import Judgment, LabelJudgment
 
     if not changed:
         return
@@ -133,6 +133,16 @@ def _refuse_relabelling_judged(changed: list[tuple[LabelRow, int]], file: str) -
         Judgment.objects.filter(neuron_image__neuron_id__in=list(rows_by_pk))
         .values_list("neuron_image__neuron_id", flat=True)
         .distinct()
+    )
+    judged |= set(
+        LabelJudgment.objects.filter(neuron_id__in=list(rows_by_pk)).values_list(
+            "neuron_id", flat=True
+        )
+    )
+    judged |= set(
+        LabelJudgment.objects.filter(chosen_id__in=list(rows_by_pk)).values_list(
+            "chosen_id", flat=True
+        )
     )
     problems = Problems()
     for pk in sorted(judged, key=lambda pk: rows_by_pk[pk].line):

@@ -19,6 +19,7 @@ def do_get_or_create_study(
     target_network: str | None = None,
     probe_dataset: str | None = None,
     method: str | None = None,
+    question_type: str | None = None,
     concept_set: str | None = None,
     k: int | None = None,
     notes: str | None = None,
@@ -29,12 +30,16 @@ def do_get_or_create_study(
         "target_network": target_network,
         "probe_dataset": probe_dataset,
         "method": method,
+        "question_type": question_type,
         "k": k,
         "notes": notes,
     }
     wanted = {field: value for field, value in wanted.items() if value is not None}
     if method is not None and method not in Study.Method.values:
         raise fail("study", f"method {method!r} is not one of {', '.join(Study.Method.values)}")
+    if question_type is not None and question_type not in Study.QuestionType.values:
+        known = ", ".join(Study.QuestionType.values)
+        raise fail("study", f"question type {question_type!r} is not one of {known}")
     if k is not None and not 1 <= k <= 100:
         raise fail("study", "k must be between 1 and 100")
     if concept_set is not None:

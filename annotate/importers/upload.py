@@ -37,6 +37,7 @@ class StudyUpload:
     concept_set_name: str = ""
     manifest: Source | None = None
     images: Source | None = None
+    question_type: str = Study.QuestionType.PAIR_YES_NO
 
 
 def do_import_study_upload(upload: StudyUpload, owner=None) -> tuple[Study, list[ImportReport]]:
@@ -56,6 +57,7 @@ def do_import_study_upload(upload: StudyUpload, owner=None) -> tuple[Study, list
             target_network=upload.target_network,
             probe_dataset=upload.probe_dataset,
             method=upload.method,
+            question_type=upload.question_type,
             k=upload.k,
             notes=upload.notes,
             concept_set=concept_set,

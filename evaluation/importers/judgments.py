@@ -74,10 +74,15 @@ def check_judgment_rows(text: str, file: str) -> list[JudgmentRow]:
     return rows
 
 
-def _row(line, rater, layer, unit, rank, verdict, score, label_set) -> JudgmentRow:
+def check_rater_name(rater) -> str:
     rater = str(rater or "").strip()
     if not rater or len(rater) > MAX_RATER_CHARS or not rater.isascii():
         raise ValueError(f"rater must be 1 to {MAX_RATER_CHARS} ASCII characters")
+    return rater
+
+
+def _row(line, rater, layer, unit, rank, verdict, score, label_set) -> JudgmentRow:
+    rater = check_rater_name(rater)
     verdict = str(verdict or "").strip().lower()
     if verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
@@ -102,11 +107,14 @@ def do_import_judgments(
 ) -> ImportReport:
     file = source_name(source, "judgments.csv")
     rows = check_judgment_rows(read_text(source, file), file)
-    _check_kind(rater_kind, file)
+    check_rater_kind(rater_kind, file)
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study.pk)
         pairs = _pairs(study, rows, file)
-        raters = {name: _rater(study, name, rater_kind, notes) for name in {r.rater for r in rows}}
+        raters = {
+            name: do_get_imported_rater(study, name, rater_kind, notes)
+            for name in {r.rater for r in rows}
+        }
         new, unchanged = _plan(rows, pairs, raters, file)
         Judgment.objects.bulk_create(
             Judgment(
@@ -124,7 +132,7 @@ def do_import_judgments(
     return report
 
 
-def _check_kind(kind: str, file: str) -> None:
+def check_rater_kind(kind: str, file: str) -> None:
     if kind not in Rater.Kind.values or kind == Rater.Kind.CONSENSUS:
         known = ", ".join(k for k in Rater.Kind.values if k != Rater.Kind.CONSENSUS)
         raise fail(file, f"rater kind {kind!r} is not one of {known}")
@@ -155,7 +163,9 @@ def _pairs(study: Study, rows: list[JudgmentRow], file: str) -> dict[tuple, int]
     return found
 
 
-def _rater(study: Study, name: str, kind: str, notes: str) -> Rater:
+def do_get_imported_rater(study: Study, name: str, kind: str, notes: str = "") -> Rater:
+    """The rater an import names: a human as an inactive account of the study, or an
+    automatic configuration with the import's provenance; created on first use."""
     if kind == Rater.Kind.HUMAN:
         username = f"imported-{study.pk}-{name}"[:150]
         user, created = get_user_model().objects.get_or_create(

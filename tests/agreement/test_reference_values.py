@@ -9,17 +9,10 @@ from statsmodels.stats.inter_rater import cohens_kappa, fleiss_kappa
 
 from evaluation.agreement.multi import multi_rater_agreement
 from evaluation.agreement.neuron_level import neuron_votes
-from evaluation.agreement.pairwise import metrics_from_counts, pairwise_overall_and_by_group
+from evaluation.agreement.pairwise import metrics_from_counts
+from tests.helpers import pairwise_over_one_group as pairwise_agreement
 
 M = -1  # missing
-
-
-def pairwise_agreement(votes, raters, units, n_units, n_boot=500, seed=0):
-    """The report's pairwise figures over one group holding every unit (one layer)."""
-    overall, _ = pairwise_overall_and_by_group(
-        votes, raters, units, np.zeros(n_units, dtype=np.int64), ["all"], n_boot, seed
-    )
-    return overall
 
 
 def fleiss(votes):

@@ -25,6 +25,7 @@ def study_json(study: Study, **overrides) -> dict:
         "probe_dataset": "generated",
         "concept_set": study.concept_set_id,
         "method": "clip_dissect",
+        "question_type": "pair_yes_no",
         "k": study.k,
         "overlap": 3,
         "notes": "",

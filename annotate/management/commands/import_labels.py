@@ -24,6 +24,11 @@ class Command(BaseCommand):
         parser.add_argument("--network", help="target network, e.g. resnet50 (new studies)")
         parser.add_argument("--probe-dataset", help="probe dataset, e.g. broden (new studies)")
         parser.add_argument("--method", choices=Study.Method.values)
+        parser.add_argument(
+            "--question-type",
+            choices=Study.QuestionType.values,
+            help="what humans are asked (new studies; default pair_yes_no)",
+        )
         parser.add_argument("--concept-set", help="name of an imported concept set")
         parser.add_argument("--k", type=int, help="top images per neuron (default 5)")
         parser.add_argument("--notes")
@@ -39,6 +44,7 @@ class Command(BaseCommand):
                 target_network=o["network"],
                 probe_dataset=o["probe_dataset"],
                 method=o["method"],
+                question_type=o["question_type"],
                 concept_set=o["concept_set"],
                 k=o["k"],
                 notes=o["notes"],
