@@ -3,14 +3,14 @@ small studies built from images the tests generate."""
 
 from __future__ import annotations
 
-import io
 import os
 
 import pytest
-from PIL import Image
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from tests.helpers import png_bytes
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -25,15 +25,6 @@ def _empty_cache():
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def png_bytes(color=(255, 0, 0), size=(32, 32), seed: int = 0) -> bytes:
-    """A small PNG of one colour with a seeded pixel so different seeds give different bytes."""
-    img = Image.new("RGB", size, color)
-    img.putpixel((seed % size[0], (seed // size[0]) % size[1]), (seed % 256, 7, 7))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
 
 
 @pytest.fixture
@@ -111,3 +102,12 @@ def broker_down(monkeypatch):
     yield
     monkeypatch.undo()
     _reset_pools()
+
+
+@pytest.fixture
+def staff_api(staff):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(staff)
+    return client

@@ -3,9 +3,187 @@ doubles of models, servers and workers in tests/doubles/."""
 
 from __future__ import annotations
 
-import numpy as np
+import io
+import os
+import uuid
+import zipfile
+from pathlib import Path
 
+import numpy as np
+import pytest
+from PIL import Image
+
+from annotate.importers import ImportFailed
+from annotate.models import (
+    ConceptSet,
+    LayerActivations,
+    Neuron,
+    NeuronImage,
+    ProbeImage,
+    ProbeSet,
+    ProbeSetImage,
+    Study,
+)
 from evaluation.agreement.pairwise import pairwise_overall_and_by_group
+from evaluation.models import Judgment, Rater
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- Images, files and the database before and after an import ------------------------------
+def png_bytes(color=(255, 0, 0), size=(32, 32), seed: int = 0) -> bytes:
+    """A small PNG of one colour with a seeded pixel so different seeds give different bytes."""
+    img = Image.new("RGB", size, color)
+    img.putpixel((seed % size[0], (seed // size[0]) % size[1]), (seed % 256, 7, 7))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def snapshot() -> dict:
+    return {
+        "concept_sets": list(ConceptSet.objects.order_by("pk").values_list("name", "sha256")),
+        "studies": list(Study.objects.order_by("pk").values_list("name", "layers", "k")),
+        "neurons": list(
+            Neuron.objects.order_by("pk").values_list(
+                "pk", "layer", "unit", "label", "method_score"
+            )
+        ),
+        "neuron_images": list(
+            NeuronImage.objects.order_by("pk").values_list(
+                "neuron_id", "rank", "image_id", "activation"
+            )
+        ),
+        "probe_images": ProbeImage.objects.count(),
+        "probe_sets": list(ProbeSet.objects.values_list("name", "size", "sha256")),
+        "probe_rows": ProbeSetImage.objects.count(),
+        "activations": list(LayerActivations.objects.values_list("layer", "sha256")),
+        "study_probe_sets": list(Study.objects.values_list("probe_set", flat=True)),
+    }
+
+
+def refused(call, *expected: str) -> ImportFailed:
+    """Run `call`, which must raise ImportFailed mentioning each expected text, and change
+    nothing in the database."""
+    before = snapshot()
+    with pytest.raises(ImportFailed) as info:
+        call()
+    text = info.value.text()
+    for part in expected:
+        assert part in text, f"{part!r} not in:\n{text}"
+    assert snapshot() == before
+    return info.value
+
+
+def zip_bytes(files: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+        for name, target in (links or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o120777 << 16
+            archive.writestr(info, target)
+    return buffer.getvalue()
+
+
+def manifest(rows: list[tuple], header: str = "layer,unit,rank,path,activation") -> bytes:
+    lines = [header, *(",".join(str(v) for v in row) for row in rows)]
+    return "\n".join(lines).encode()
+
+
+CLIP = b"layer,unit,description,similarity\nlayer1,0,red,0.3\nlayer1,1,blue,0.2\n"
+MILAN = b"layer,unit,description\nlayer1,0,red things\nlayer1,1,sky\n"
+
+
+def images_zip() -> tuple[bytes, bytes]:
+    files = {f"u{u}_{r}.png": png_bytes(seed=u * 10 + r) for u in (0, 1) for r in (1, 2)}
+    rows = [("layer1", u, r, f"u{u}_{r}.png", 1.0 / r) for u in (0, 1) for r in (1, 2)]
+    return manifest(rows), zip_bytes(files)
+
+
+# --- The shared CLIP-Dissect data: beside the repository (CI's fresh clone), at
+# $NEURONJUDGE_SHARED_DIR, or at /work/shared on a developer machine ---------------------------
+def _find() -> Path:
+    candidates = [os.environ.get("NEURONJUDGE_SHARED_DIR"), ROOT.parent / "shared", "/work/shared"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "data" / "clip-dissect").is_dir():
+            return Path(candidate) / "data" / "clip-dissect"
+    return ROOT.parent / "shared" / "data" / "clip-dissect"
+
+
+CLIP_DISSECT = _find()
+RESULTS = CLIP_DISSECT / "results"
+CONCEPT_SETS = CLIP_DISSECT / "concept_sets"
+
+
+# --- API responses ---------------------------------------------------------------------------
+def page(results: list, count: int | None = None) -> dict:
+    """The whole body of a one-page list response."""
+    return {
+        "count": len(results) if count is None else count,
+        "next": None,
+        "previous": None,
+        "results": results,
+    }
+
+
+# --- Annotation ------------------------------------------------------------------------------
+def answer_all(unit: dict, verdict: str = "yes") -> dict:
+    """The submit arguments answering every image of a unit payload with one verdict."""
+    ids = [img["id"] for img in unit["images"]]
+    return {
+        "client_id": uuid.uuid4(),
+        "neuron_id": unit["neuron"],
+        "answers": {i: verdict for i in ids},
+        "order_shown": ids,
+        "ms_spent": 1500,
+    }
+
+
+def configure(study, **fields) -> None:
+    """Change a study's annotation settings (and the copy the study object holds)."""
+    from annotate.annotation.members import settings_for
+
+    config = settings_for(study)
+    for name, value in fields.items():
+        setattr(config, name, value)
+    config.save()
+
+
+def pairs_shown(user, unit: dict) -> dict:
+    """Opaque image id of a unit payload -> the (neuron, image) pair id it stands for."""
+    from annotate.annotation.image_ids import image_id
+    from annotate.models import Assignment, NeuronImage
+
+    lease = Assignment.objects.get(annotator=user, unit_id=unit["neuron"])
+    pairs = NeuronImage.objects.filter(neuron_id=unit["neuron"]).values_list("pk", flat=True)
+    return {image_id(lease.pk, pair): pair for pair in pairs}
+
+
+# --- Judgments and agreement -----------------------------------------------------------------
+def judge(rater, pairs, verdicts, scores=None, extra=None):
+    Judgment.objects.bulk_create(
+        Judgment(
+            rater=rater,
+            neuron_image=p,
+            verdict=v,
+            score=None if scores is None else scores[i],
+            extra=extra or {},
+        )
+        for i, (p, v) in enumerate(zip(pairs, verdicts, strict=True))
+    )
+
+
+def slip_a_distractor(study, right: str, wrong: str) -> None:
+    """One distractor image (a known "no"): `right` answers no, `wrong` answers yes."""
+    neuron = Neuron.objects.filter(study=study).order_by("unit").first()
+    donor = NeuronImage.objects.filter(neuron__study=study).exclude(neuron=neuron).first()
+    distractor = NeuronImage.objects.create(
+        neuron=neuron, image=donor.image, rank=99, is_distractor=True
+    )
+    judge(Rater.objects.get(name=right), [distractor], ["no"])
+    judge(Rater.objects.get(name=wrong), [distractor], ["yes"])
 
 
 def pairwise_over_one_group(votes, raters, units, n_units, n_boot=500, seed=0):

@@ -4,20 +4,8 @@ judgments."""
 import pytest
 
 from annotate.models import Neuron, NeuronImage
-from evaluation.models import EvaluationRun, Judgment, Rater, RunStatus
-
-
-def judge(rater, pairs, verdicts, scores=None, extra=None):
-    Judgment.objects.bulk_create(
-        Judgment(
-            rater=rater,
-            neuron_image=p,
-            verdict=v,
-            score=None if scores is None else scores[i],
-            extra=extra or {},
-        )
-        for i, (p, v) in enumerate(zip(pairs, verdicts, strict=True))
-    )
+from evaluation.models import EvaluationRun, Rater, RunStatus
+from tests.helpers import judge
 
 
 @pytest.fixture
@@ -43,14 +31,3 @@ def rated_study(make_study, annotators):
         wall_seconds=2.5, stage_seconds={"encode": 2.0},
     )  # fmt: skip
     return study
-
-
-def slip_a_distractor(study, right: str, wrong: str) -> None:
-    """One distractor image (a known "no"): `right` answers no, `wrong` answers yes."""
-    neuron = Neuron.objects.filter(study=study).order_by("unit").first()
-    donor = NeuronImage.objects.filter(neuron__study=study).exclude(neuron=neuron).first()
-    distractor = NeuronImage.objects.create(
-        neuron=neuron, image=donor.image, rank=99, is_distractor=True
-    )
-    judge(Rater.objects.get(name=right), [distractor], ["no"])
-    judge(Rater.objects.get(name=wrong), [distractor], ["yes"])

@@ -136,9 +136,9 @@ def test_the_read_falls_back_to_one_connection_when_no_other_opens(
     for pair in NeuronImage.objects.filter(neuron__study=study):
         Judgment.objects.create(rater=rater, neuron_image=pair, verdict="yes")
 
-    def refused(*args, **kwargs):
+    def no_more_connections(*args, **kwargs):
         raise psycopg.OperationalError("too many clients already")
 
-    monkeypatch.setattr(read_arrays, "_snapshot_connection", refused)
+    monkeypatch.setattr(read_arrays, "_snapshot_connection", no_more_connections)
     arrays = read_arrays.read_study_arrays(study.pk, readers=2)
     assert len(arrays.item) == 4 and "reading on one connection" in caplog.text

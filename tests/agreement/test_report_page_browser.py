@@ -8,7 +8,7 @@ import pytest
 
 from annotate.models import AnnotationSettings, NeuronImage
 from evaluation.models import Rater
-from tests.agreement.conftest import judge, slip_a_distractor
+from tests.helpers import judge, slip_a_distractor
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

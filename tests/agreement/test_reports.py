@@ -13,7 +13,7 @@ from evaluation.reports.cache import get_study_report
 from evaluation.reports.export import escape_cell
 from evaluation.reports.options import ReportOptions
 from evaluation.sanity import do_create_sanity_probes
-from tests.agreement.conftest import judge, slip_a_distractor
+from tests.helpers import judge, slip_a_distractor
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from annotate.annotation.assignment import access_next_unit, do_expire_leases
 from annotate.annotation.members import do_join_study
 from annotate.annotation.submission import do_submit_unit
 from annotate.models import Assignment, Invite, Unit
-from tests.annotation.conftest import answer_all, configure
+from tests.helpers import answer_all, configure
 
 
 def work_through(user, study) -> list[int]:

@@ -11,7 +11,7 @@ from annotate.annotation.members import do_create_invite, do_join_study
 from annotate.annotation.submission import do_submit_unit
 from annotate.models import AnnotationSettings, Assignment, Submission, Unit
 from evaluation.models import Judgment
-from tests.annotation.conftest import answer_all
+from tests.helpers import answer_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

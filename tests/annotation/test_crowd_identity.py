@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from annotate.annotation.members import do_create_invite
 from annotate.models import Invite, StudyAnnotator
-from tests.annotation.conftest import configure
+from tests.helpers import configure
 
 
 @pytest.fixture

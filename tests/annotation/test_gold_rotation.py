@@ -7,8 +7,7 @@ from annotate.annotation.quality import do_make_gold_units
 from annotate.annotation.submission import do_submit_unit
 from annotate.images import do_store_image
 from annotate.models import AnnotationSettings, Neuron, NeuronImage, Study
-from tests.annotation.conftest import answer_all
-from tests.conftest import png_bytes
+from tests.helpers import answer_all, png_bytes
 
 LAYERS = ["layer1", "layer2", "layer3"]
 

@@ -10,7 +10,7 @@ from annotate.annotation.quality import do_add_distractors
 from annotate.annotation.submission import do_submit_unit
 from annotate.models import NeuronImage
 from evaluation.models import Judgment
-from tests.annotation.conftest import answer_all, pairs_shown
+from tests.helpers import answer_all, pairs_shown
 
 
 def test_next_shows_no_pair_ids_and_submit_maps_ids_back(client, study, annotators):
@@ -42,7 +42,7 @@ def test_next_shows_no_pair_ids_and_submit_maps_ids_back(client, study, annotato
 
 
 def test_unshuffled_a_distractor_is_not_always_last(study, annotators):
-    from tests.annotation.conftest import configure
+    from tests.helpers import configure
 
     configure(study, shuffle_images=False)
     do_add_distractors(study, 1.0, seed=3)

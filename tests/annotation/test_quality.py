@@ -14,7 +14,7 @@ from annotate.annotation.quality import (
 from annotate.annotation.submission import do_submit_unit
 from annotate.models import GoldAnswer, NeuronImage, Unit
 from evaluation.models import Rater
-from tests.annotation.conftest import answer_all, configure
+from tests.helpers import answer_all, configure
 
 
 def test_gold_units_from_layer_and_unit_keys(study):

@@ -15,7 +15,7 @@ from annotate.annotation.submission import (
 )
 from annotate.models import Assignment, Submission, Unit
 from evaluation.models import Judgment, Rater
-from tests.annotation.conftest import answer_all, pairs_shown
+from tests.helpers import answer_all, pairs_shown
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from annotate.annotation.members import do_create_invite, do_join_study
 from annotate.importers.images import do_import_images
 from annotate.importers.labels import do_import_labels
 from annotate.models import NeuronImage, Study, Unit
-from tests.conftest import png_bytes
-from tests.foundation.import_helpers import manifest
+from tests.helpers import manifest, png_bytes
 
 IMAGES = {f"img{i}.png": png_bytes((200, 10 * i, 10), seed=i) for i in range(6)}
 ROWS = [  # conv1:0 gets its k=3 images, conv1:1 two of them, conv1:2 none

@@ -9,7 +9,7 @@ from django.urls import reverse
 from annotate.annotation.members import do_create_invite
 from annotate.models import Invite, StudyAnnotator
 from evaluation.models import Judgment, Rater
-from tests.annotation.conftest import configure
+from tests.helpers import configure
 
 
 def post_json(client, name, study, body):

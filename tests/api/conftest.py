@@ -12,13 +12,6 @@ def api():
 
 
 @pytest.fixture
-def staff_api(staff):
-    client = APIClient()
-    client.force_authenticate(staff)
-    return client
-
-
-@pytest.fixture
 def as_user(annotators):
     def client_for(name: str) -> APIClient:
         client = APIClient()
@@ -52,13 +45,3 @@ def human_judgment(annotators):
         return Judgment.objects.create(rater=rater, neuron_image=pair, verdict=verdict)
 
     return make
-
-
-def page(results: list, count: int | None = None) -> dict:
-    """The whole body of a one-page list response."""
-    return {
-        "count": len(results) if count is None else count,
-        "next": None,
-        "previous": None,
-        "results": results,
-    }

@@ -10,8 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from annotate.models import ConceptSet, Neuron, NeuronImage, ProbeImage, Study
-from tests.conftest import png_bytes
-from tests.foundation.import_helpers import zip_bytes
+from tests.helpers import png_bytes, zip_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +42,7 @@ def study(staff_api):
     return study
 
 
-def refused(response, before: dict, message: str) -> dict:
+def upload_refused(response, before: dict, message: str) -> dict:
     """Assert a 400 naming `message`, nothing changed; returns the body."""
     body = response.json()
     assert response.status_code == 400, body
@@ -98,7 +97,7 @@ def test_huge_csv_is_refused(staff_api, study, settings):
         {"file": upload("labels.csv", big)},
         format="multipart",
     )
-    refused(response, before, "over the 1,000-byte limit")
+    upload_refused(response, before, "over the 1,000-byte limit")
 
 
 def test_wrong_encoding_is_refused(staff_api, study):
@@ -109,7 +108,7 @@ def test_wrong_encoding_is_refused(staff_api, study):
         {"file": upload("labels.csv", latin1)},
         format="multipart",
     )
-    body = refused(response, before, "not UTF-8 text")
+    body = upload_refused(response, before, "not UTF-8 text")
     assert body["problems"] == [
         {"file": "labels.csv", "line": 2, "message": "not UTF-8 text; save the file as UTF-8"}
     ]
@@ -123,21 +122,21 @@ def test_concept_set_in_a_wrong_encoding_or_binary_is_refused(staff_api):
             {"name": "bad", "file": upload("c.txt", data)},
             format="multipart",
         )
-        refused(response, before, message)
+        upload_refused(response, before, message)
 
 
 def test_zip_entries_escaping_the_folder_are_refused(staff_api, study):
     before = counts()
     manifest = b"layer,unit,rank,path\nlayer1,0,1,../../etc/evil.png\nlayer1,1,1,/abs/b.png\n"
     archive = zip_bytes({"../../etc/evil.png": png_bytes(seed=3), "b.png": png_bytes(seed=4)})
-    body = refused(post_images(staff_api, study, manifest, archive), before, "escapes")
+    body = upload_refused(post_images(staff_api, study, manifest, archive), before, "escapes")
     assert any("is absolute" in p["message"] for p in body["problems"])
 
 
 def test_symlinks_in_archives_are_refused(staff_api, study):
     before = counts()
     archive = zip_bytes({"b.png": png_bytes(seed=5)}, links={"a.png": "/etc/passwd"})
-    refused(post_images(staff_api, study, MANIFEST, archive), before, "symbolic link")
+    upload_refused(post_images(staff_api, study, MANIFEST, archive), before, "symbolic link")
 
 
 def test_decompression_bombs_are_refused(staff_api, study):
@@ -146,19 +145,19 @@ def test_decompression_bombs_are_refused(staff_api, study):
     assert len(bomb.getvalue()) < 100_000
     before = counts()
     archive = zip_bytes({"a.png": bomb.getvalue(), "b.png": png_bytes(seed=6)})
-    refused(post_images(staff_api, study, MANIFEST, archive), before, "pixel")
+    upload_refused(post_images(staff_api, study, MANIFEST, archive), before, "pixel")
 
 
 def test_truncated_and_non_image_files_are_refused(staff_api, study):
     before = counts()
     archive = zip_bytes({"a.png": png_bytes(seed=7)[:60], "b.png": b"#!/bin/sh\necho hi\n"})
-    body = refused(post_images(staff_api, study, MANIFEST, archive), before, "truncated")
+    body = upload_refused(post_images(staff_api, study, MANIFEST, archive), before, "truncated")
     assert any("not an image" in p["message"] for p in body["problems"])
 
 
 def test_a_file_that_is_not_a_zip_is_refused(staff_api, study):
     before = counts()
-    refused(post_images(staff_api, study, MANIFEST, b"PK\x03\x04 nope"), before, "not a zip")
+    upload_refused(post_images(staff_api, study, MANIFEST, b"PK\x03\x04 nope"), before, "not a zip")
 
 
 def test_missing_upload_fields_are_a_clear_400(staff_api, study):

@@ -11,7 +11,7 @@ from django.urls import reverse
 from annotate.annotation.units import do_sync_units
 from annotate.models import NeuronImage
 from evaluation.models import Judgment, Rater
-from tests.api.conftest import page
+from tests.helpers import page
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.contrib.staticfiles import finders
 
 from annotate.models import Study
 from evaluation.models import EvaluationRun, Rater
-from tests.api.conftest import page
+from tests.helpers import page
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,7 @@ from django.urls import reverse
 from annotate.importers.labels import do_import_labels
 from annotate.kept_uploads import KeptUploads, access_kept_uploads
 from annotate.models import LabelSet, NeuronImage, Study
-from tests.conftest import png_bytes
-from tests.foundation.import_helpers import snapshot, zip_bytes
+from tests.helpers import png_bytes, snapshot, zip_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,7 @@ import pytest
 
 from annotate.importers.labels import do_import_labels
 from annotate.models import LabelSet, NeuronImage, Study
-from tests.conftest import png_bytes
-from tests.foundation.import_helpers import zip_bytes
+from tests.helpers import png_bytes, zip_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

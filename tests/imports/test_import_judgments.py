@@ -10,8 +10,7 @@ from annotate.importers.labels import do_import_labels
 from annotate.models import Study
 from evaluation.importers.judgments import do_import_judgments
 from evaluation.models import Judgment, Rater
-from tests.foundation.import_helpers import refused
-from tests.imports.test_label_sets import CLIP, MILAN, images_zip
+from tests.helpers import CLIP, MILAN, images_zip, refused
 
 MTURK = b"""rater,layer,unit,rank,verdict
 A1B2C3,layer1,0,1,yes

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from annotate.importers.labels import do_import_labels
 from annotate.models import Neuron, Study
-from tests.foundation.import_helpers import refused
+from tests.helpers import refused
 
 CATEGORIES = ["color", "object", "part", "material", "scene", "texture"]
 

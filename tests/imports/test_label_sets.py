@@ -8,22 +8,12 @@ from django.db import IntegrityError, transaction
 from annotate.importers.images import do_import_images
 from annotate.importers.labels import do_import_labels
 from annotate.models import LabelSet, Neuron, NeuronImage, ProbeImage, Study
-from tests.conftest import png_bytes
-from tests.foundation.import_helpers import manifest, refused, zip_bytes
-
-CLIP = b"layer,unit,description,similarity\nlayer1,0,red,0.3\nlayer1,1,blue,0.2\n"
-MILAN = b"layer,unit,description\nlayer1,0,red things\nlayer1,1,sky\n"
+from tests.helpers import CLIP, MILAN, images_zip, refused
 
 
 @pytest.fixture
 def study(db):
     return Study.objects.create(name="s", target_network="resnet50", probe_dataset="broden", k=2)
-
-
-def images_zip() -> tuple[bytes, bytes]:
-    files = {f"u{u}_{r}.png": png_bytes(seed=u * 10 + r) for u in (0, 1) for r in (1, 2)}
-    rows = [("layer1", u, r, f"u{u}_{r}.png", 1.0 / r) for u in (0, 1) for r in (1, 2)]
-    return manifest(rows), zip_bytes(files)
 
 
 def pairs(study, name: str) -> set:

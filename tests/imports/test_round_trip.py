@@ -10,7 +10,7 @@ from django.core.management import call_command
 from annotate.importers.images import do_import_images
 from annotate.importers.labels import do_import_labels
 from annotate.models import Neuron, NeuronImage, Study
-from tests.imports.test_label_sets import CLIP, MILAN, images_zip
+from tests.helpers import CLIP, MILAN, images_zip
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from evaluation.raters.base import RaterUnavailable
 from evaluation.raters.clip_spec import InvalidClipParams, check_clip_params
 from evaluation.raters.openclip import build_concept_proportion, build_embedding_similarity
-from tests.openclip.conftest import TINY_CFG
+from tests.doubles.tiny_clip import TINY_CFG
 
 
 def test_missing_pretrained_weights_fail_fast_with_how_to(monkeypatch, tmp_path):

@@ -12,8 +12,8 @@ from PIL import Image
 from evaluation.raters.base import MemoryVectorCache, Pair
 from evaluation.raters.clip_encoder import encode_text_truncated
 from evaluation.raters.openclip import ConceptProportionRater, EmbeddingSimilarityRater
-from tests.conftest import png_bytes
-from tests.openclip.conftest import MemoryImages, tiny_encoder
+from tests.doubles.tiny_clip import MemoryImages, tiny_encoder
+from tests.helpers import png_bytes
 
 CONCEPTS = ["red", "green", "blue", "dog", "a striped yellow square", "sky", "car", "tree"]
 
@@ -160,7 +160,7 @@ def test_truncated_text_encoding_equals_full_length(encoder):
     assert torch.allclose(full, short, atol=1e-5)
     # and through the encoder's batched, length-sorted path
     from evaluation.raters.base import RaterContext, StageTimer
-    from tests.openclip.conftest import MemoryImages as _Images
+    from tests.doubles.tiny_clip import MemoryImages as _Images
 
     vectors = tiny_encoder().embed_texts(
         texts, RaterContext(images=_Images(), timer=StageTimer()), 3

@@ -16,7 +16,7 @@ from evaluation import rater_configs, run_actions
 from evaluation.models import EvaluationRun, Judgment, RunStatus
 from evaluation.raters.clip_spec import DEMO_MODEL
 from evaluation.reports.cache import report_cache_key
-from tests.workers import start_worker, stop_worker
+from tests.doubles.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 ENV = {"NEURONJUDGE_STALE_CHUNK_SECONDS": "2", "NEURONJUDGE_DEVICE": "cpu", "OMP_NUM_THREADS": "1"}

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from annotate.models import (
-    LayerActivations,
     Neuron,
-    NeuronImage,
-    ProbeImage,
     ProbeSet,
     ProbeSetImage,
     Study,
 )
-from tests.conftest import png_bytes
+from tests.helpers import png_bytes
 
 
 def image_folder(root: Path, classes: dict[str, list[str]], seed: int = 0) -> Path:
@@ -62,32 +57,8 @@ def top_images(study: Study, layer: str, unit: int) -> list[tuple[int, float]]:
     ]
 
 
-def snapshot() -> dict:
-    return {
-        "probe_sets": list(ProbeSet.objects.values_list("name", "size", "sha256")),
-        "probe_rows": ProbeSetImage.objects.count(),
-        "images": ProbeImage.objects.count(),
-        "neurons": list(Neuron.objects.order_by("pk").values_list("pk", "layer", "unit")),
-        "neuron_images": list(
-            NeuronImage.objects.order_by("pk").values_list("neuron_id", "rank", "image_id")
-        ),
-        "activations": list(LayerActivations.objects.values_list("layer", "sha256")),
-        "study_probe_sets": list(Study.objects.values_list("probe_set", flat=True)),
-    }
-
-
 def media_files(settings) -> list[str]:
     root = Path(settings.MEDIA_ROOT)
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
-def refused(call, *expected: str):
-    from annotate.importers import ImportFailed
-
-    before = snapshot()
-    with pytest.raises(ImportFailed) as info:
-        call()
-    for part in expected:
-        assert part in info.value.text(), info.value.text()
-    assert snapshot() == before
-    return info.value

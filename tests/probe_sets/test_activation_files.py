@@ -11,7 +11,8 @@ from django.core.management import CommandError, call_command
 
 from annotate.importers.activations import do_import_activations
 from annotate.models import LayerActivations, Neuron
-from tests.probe_sets.helpers import make_probe_set, make_study, media_files, refused
+from tests.helpers import refused
+from tests.probe_sets.helpers import make_probe_set, make_study, media_files
 
 pytestmark = pytest.mark.django_db
 

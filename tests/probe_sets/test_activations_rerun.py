@@ -7,7 +7,8 @@ import torch
 from annotate.importers.activations import do_import_activations
 from annotate.models import LayerActivations, Neuron, NeuronImage
 from evaluation.models import Judgment, Rater
-from tests.probe_sets.helpers import make_probe_set, make_study, media_files, refused, snapshot
+from tests.helpers import refused, snapshot
+from tests.probe_sets.helpers import make_probe_set, make_study, media_files
 
 pytestmark = pytest.mark.django_db
 

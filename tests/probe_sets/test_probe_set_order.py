@@ -7,7 +7,8 @@ from torchvision.datasets import ImageFolder
 
 from annotate.importers.probe_sets import do_import_probe_set
 from annotate.models import ProbeSetImage
-from tests.probe_sets.helpers import image_folder, paths, refused
+from tests.helpers import refused
+from tests.probe_sets.helpers import image_folder, paths
 
 pytestmark = pytest.mark.django_db
 

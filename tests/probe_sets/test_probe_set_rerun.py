@@ -6,7 +6,8 @@ from django.core.management import CommandError, call_command
 from annotate.importers import probe_sets
 from annotate.importers.probe_sets import do_import_probe_set
 from annotate.models import ProbeImage, ProbeSet, ProbeSetImage
-from tests.probe_sets.helpers import image_folder, refused
+from tests.helpers import refused
+from tests.probe_sets.helpers import image_folder
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import torch
 from annotate.importers.activations import do_import_activations
 from annotate.importers.probe_sets import do_import_probe_set
 from evaluation.activations import top_k_per_column
-from tests.conftest import png_bytes
+from tests.helpers import png_bytes
 from tests.probe_sets.helpers import make_probe_set, make_study, top_images
 
 pytestmark = pytest.mark.django_db

@@ -65,9 +65,9 @@ def test_every_entry_checks_parameters_with_defaults_filled_in():
 
 
 def test_building_uses_the_entry_factory(monkeypatch):
-    from tests import rater_doubles
+    from tests.doubles import raters as rater_doubles
 
-    rater_doubles.use_factory(monkeypatch, "vqa_blip2", "tests.rater_doubles:build")
+    rater_doubles.use_factory(monkeypatch, "vqa_blip2", "tests.doubles.raters:build")
     built = registry.build_rater("vqa_blip2", {"fail_after": 3}, "cpu")
     assert isinstance(built, rater_doubles.ParityRater) and built.fail_after == 3
 

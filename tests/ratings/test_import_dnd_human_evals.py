@@ -10,7 +10,7 @@ from django.core.management import call_command
 from annotate.models import LabelSet, Neuron, NeuronImage, Study
 from evaluation.importers.dnd_human_evals import do_import_dnd_human_evals
 from evaluation.models import LabelJudgment, Rater
-from tests.foundation.import_helpers import refused
+from tests.helpers import refused
 from tests.ratings.dnd_files import METHODS, dnd_file
 
 pytestmark = pytest.mark.django_db

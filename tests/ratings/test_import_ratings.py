@@ -12,7 +12,7 @@ from annotate.importers.labels import do_import_labels
 from annotate.models import Study
 from evaluation.importers.formats import do_import_judgment_file
 from evaluation.models import LabelJudgment
-from tests.foundation.import_helpers import refused
+from tests.helpers import refused
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from evaluation.raters.blip2 import (
     full_blip2_params,
     yes_no_probabilities,
 )
-from tests.vqa.conftest import context_for, image_set
+from tests.doubles.images import context_for, image_set
 
 LABELS = ["red", "green circle", "blue striped dotted dog", "sky", "cat water", "never seen"]
 IMAGES = image_set(5)
@@ -160,7 +160,7 @@ def test_stored_parameters_have_every_default_filled_in():
 
 @pytest.fixture(scope="module")
 def tiny_t5():
-    from tests.vqa.tiny_blip2 import tiny_blip2
+    from tests.doubles.tiny_blip2 import tiny_blip2
 
     return tiny_blip2(seed=1, t5=True)
 

@@ -7,7 +7,7 @@ import pytest
 from evaluation import run_actions
 from evaluation.models import EvaluationRun, Judgment, Rater, RunStatus, WorkerHeartbeat
 from tasks.evaluation import start_run
-from tests.workers import start_worker, stop_worker
+from tests.doubles.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

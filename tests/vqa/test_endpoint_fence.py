@@ -16,8 +16,8 @@ from evaluation.models import EvaluationRun, Judgment, Rater, RunStatus
 from evaluation.raters.base import Pair, RaterSite
 from evaluation.raters.openai_vqa import build_openai_vqa
 from evaluation.raters.vqa_openai_settings import EndpointNotAllowed, check_openai_vqa_params
-from tests.vqa.chat_server import chat_server
-from tests.vqa.conftest import context_for, image_set
+from tests.doubles.chat_server import chat_server
+from tests.doubles.images import context_for, image_set
 
 KEY_REFUSED = (
     "api_key_env must name an environment variable starting with NEURONJUDGE_VQA_, "

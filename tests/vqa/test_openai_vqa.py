@@ -12,8 +12,8 @@ from evaluation.raters.openai_vqa import (
     check_openai_vqa_params,
 )
 from evaluation.raters.vqa_answers import parse_yes_no
-from tests.vqa.chat_server import chat_server
-from tests.vqa.conftest import context_for, image_set
+from tests.doubles.chat_server import chat_server
+from tests.doubles.images import context_for, image_set
 
 IMAGES = image_set(3)
 SHAS = list(IMAGES)

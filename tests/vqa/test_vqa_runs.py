@@ -6,7 +6,7 @@ from evaluation import run_actions, runs
 from evaluation.models import Judgment, Rater, RunChunk, RunStatus
 from evaluation.raters.base import RaterUnavailable
 from evaluation.raters.openai_vqa import EndpointError
-from tests.vqa.chat_server import chat_server
+from tests.doubles.chat_server import chat_server
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,7 @@ from django.urls import reverse
 
 from annotate.demo import DEMO_K, DEMO_NEURONS, do_load_demo
 from annotate.models import Study, StudyAnnotator
-from tests.conftest import png_bytes
-from tests.foundation.import_helpers import snapshot, zip_bytes
+from tests.helpers import png_bytes, snapshot, zip_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,7 @@ import pytest
 
 from annotate.importers.labels import do_import_labels
 from annotate.models import Neuron, Study
-from tests.foundation.import_helpers import refused, snapshot
-from tests.shared_data import RESULTS
+from tests.helpers import RESULTS, refused, snapshot
 
 pytestmark = pytest.mark.django_db
 

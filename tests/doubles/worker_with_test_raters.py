@@ -1,4 +1,4 @@
-"""`python -m tests.scale.worker ARGS`: a Celery worker that also knows the test rater.
+"""`python -m tests.doubles.worker_with_test_raters ARGS`: a Celery worker knowing the test rater.
 
 The registry maps kinds to factories in-process, so a worker subprocess gets the test rater
 by patching its own registry before it starts.
@@ -10,7 +10,7 @@ from dataclasses import replace
 from evaluation.raters import registry
 
 registry.RATER_KINDS["openclip_es"] = replace(
-    registry.RATER_KINDS["openclip_es"], factory="tests.scale.doubles:build"
+    registry.RATER_KINDS["openclip_es"], factory="tests.doubles.storage_hash_rater:build"
 )
 
 if __name__ == "__main__":

@@ -3,14 +3,14 @@ from django.utils import timezone
 
 from evaluation import run_actions, runs
 from evaluation.models import Judgment, Rater, RunChunk, RunStatus
-from tests import rater_doubles
+from tests.doubles import raters as rater_doubles
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def parity_rater(monkeypatch):
-    rater_doubles.use_factory(monkeypatch, "openclip_es", "tests.rater_doubles:build")
+    rater_doubles.use_factory(monkeypatch, "openclip_es", "tests.doubles.raters:build")
     rater_doubles.CALLS.clear()
     runs._RATERS.clear()
 
@@ -40,7 +40,7 @@ def test_run_rates_every_pair_once_and_records_times(make_study):
 
     judged = Judgment.objects.filter(rater=run.rater).select_related("neuron_image__image")
     assert judged.count() == 15
-    for judgment in judged:  # the parity rule of tests.rater_doubles, pair by pair
+    for judgment in judged:  # the parity rule of tests.doubles.raters, pair by pair
         sha = judgment.neuron_image.image.sha256
         assert judgment.verdict == ("yes" if int(sha, 16) % 2 else "no")
         assert judgment.score == float(int(sha[:4], 16))

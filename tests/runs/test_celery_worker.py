@@ -3,7 +3,7 @@
 import pytest
 
 from evaluation.models import WorkerHeartbeat
-from tests.workers import start_worker, stop_worker
+from tests.doubles.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

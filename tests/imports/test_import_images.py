@@ -5,8 +5,7 @@ import pytest
 from annotate.importers.images import do_import_images
 from annotate.importers.labels import do_import_labels
 from annotate.models import NeuronImage, ProbeImage, Study
-from tests.conftest import png_bytes
-from tests.foundation.import_helpers import manifest, refused, snapshot, zip_bytes
+from tests.helpers import manifest, png_bytes, refused, snapshot, zip_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from annotate.images import do_store_image
 from evaluation import run_actions, runs
 from evaluation.models import Judgment, Rater
 from evaluation.sources import StorageImageSource
-from tests.conftest import png_bytes
-from tests.rater_doubles import use_factory
+from tests.doubles.raters import use_factory
+from tests.helpers import png_bytes
 
 moto_server = pytest.importorskip("moto.server")
 
@@ -78,7 +78,7 @@ def test_images_go_to_the_bucket_and_come_back_through_storage(s3_media, s3_endp
 
 
 def test_a_run_rates_images_it_reads_from_the_object_store(s3_media, make_study, monkeypatch):
-    use_factory(monkeypatch, "openclip_es", "tests.scale.doubles:build")
+    use_factory(monkeypatch, "openclip_es", "tests.doubles.storage_hash_rater:build")
     runs._RATERS.clear()
     study = make_study(name="s3-study", neurons=3, k=2)
     assert s3_media.list_objects_v2(Bucket=BUCKET)["KeyCount"] >= 6

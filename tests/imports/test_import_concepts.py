@@ -2,8 +2,8 @@ import pytest
 
 from annotate.importers.concepts import do_import_concept_set
 from annotate.models import ConceptSet
-from tests.foundation.import_helpers import refused
-from tests.shared_data import CONCEPT_SETS as SHARED
+from tests.helpers import CONCEPT_SETS as SHARED
+from tests.helpers import refused
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WORKER_ARGS = ["-Q", "gpu,default", "--concurrency", "1", "--pool", "solo"]
 QUIET = ["--without-mingle", "--without-gossip", "--loglevel", "WARNING"]
 

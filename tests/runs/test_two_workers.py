@@ -9,7 +9,7 @@ import pytest
 from evaluation import run_actions
 from evaluation.models import EvaluationRun, Judgment, Rater, RunStatus, WorkerHeartbeat
 from tasks.evaluation import rate_chunk, start_run
-from tests.workers import start_worker, stop_worker
+from tests.doubles.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _start(name: str, media_root: Path) -> subprocess.Popen:
-    return start_worker(name, {"MEDIA_ROOT": str(media_root)}, module="tests.scale.worker")
+    worker = "tests.doubles.worker_with_test_raters"
+    return start_worker(name, {"MEDIA_ROOT": str(media_root)}, module=worker)
 
 
 def _wait_for(predicate, timeout: float, what: str, logs=lambda: "") -> None:

@@ -15,7 +15,7 @@ from annotate.demo import (
 from annotate.demo_images import COLORS, SHAPES, TEXTURES
 from annotate.models import NeuronImage, Study
 from evaluation.models import EvaluationRun, Rater
-from tests.foundation.import_helpers import snapshot
+from tests.helpers import snapshot
 
 pytestmark = pytest.mark.django_db
 

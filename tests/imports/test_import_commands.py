@@ -2,8 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from annotate.models import ConceptSet, Neuron, NeuronImage, Study
-from tests.conftest import png_bytes
-from tests.foundation.import_helpers import snapshot
+from tests.helpers import png_bytes, snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -79,7 +79,7 @@ def test_demo_cp_says_yes_to_red_on_red_images_and_no_on_blue():
 def test_demo_model_ranks_the_right_colour_first():
     from evaluation.raters.base import RaterContext, StageTimer
     from evaluation.raters.openclip import build_concept_proportion
-    from tests.openclip.conftest import MemoryImages
+    from tests.doubles.tiny_clip import MemoryImages
 
     rater = build_concept_proportion({"model": DEMO_MODEL, "proportion": 1 / 6}, "cpu")
     images = MemoryImages()
@@ -148,7 +148,7 @@ def test_demo_raters_agree_with_the_planted_truth_of_the_demo_study():
     from evaluation.demo import demo_rater_params
     from evaluation.raters.base import Pair, RaterContext, StageTimer
     from evaluation.raters.registry import build_rater
-    from tests.openclip.conftest import MemoryImages
+    from tests.doubles.tiny_clip import MemoryImages
 
     probe, images, pairs, truth = demo_probe_set(), MemoryImages(), [], []
     for neuron in DEMO_NEURONS:
