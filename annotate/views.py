@@ -8,6 +8,7 @@ from annotate.forms import StudyImportForm
 from annotate.importers import ImportFailed
 from annotate.importers.upload import do_import_study_upload
 from annotate.models import Neuron, NeuronImage
+from annotate.ownership import role_among, study_members
 from annotate.paging import LayerOrderedNeurons
 from annotate.permissions import access_study, visible_studies
 from annotate.study_cards import neuron_cards
@@ -18,7 +19,7 @@ NEURONS_PER_PAGE = 48
 
 @login_required
 def home(request):
-    """Staff see every study; annotators see the studies they were added to."""
+    """Members and annotators see the studies they belong to; superusers every study."""
     studies = (
         visible_studies(request.user)
         .annotate(neuron_count=Count("neurons", filter=Q(neurons__role=Neuron.Role.REAL)))
@@ -31,10 +32,10 @@ def home(request):
 def study_detail(request, study_id: int):
     """Neurons with label, layer:unit, method score and top-k images; paged, by layer.
 
-    Staff only: annotators reach a study through its annotation page, which shows only the
-    units given to them.
+    Members only: annotators reach a study through its annotation page, which shows only
+    the units given to them.
     """
-    study = access_study(request.user, study_id, manage=True)
+    study = access_study(request.user, study_id, need="view")
     layer = request.GET.get("layer", "")
     neurons = study.neurons.filter(role=Neuron.Role.REAL).prefetch_related(
         Prefetch(
@@ -50,6 +51,7 @@ def study_detail(request, study_id: int):
         neurons, study.layers, cache_name=f"study-page:{study.pk}:{layer}"
     )
     page = Paginator(ordered, NEURONS_PER_PAGE).get_page(request.GET.get("page"))
+    members = study_members(study)
     return render(
         request,
         "annotate/study_detail.html",
@@ -59,6 +61,8 @@ def study_detail(request, study_id: int):
             "page": page,
             "layer": layer,
             "start_run_form": StartRunForm(),
+            "members": members,
+            "my_role": role_among(members, request.user),
         },
     )
 

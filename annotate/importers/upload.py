@@ -13,6 +13,7 @@ from annotate.importers.images import do_import_images
 from annotate.importers.labels import do_import_labels
 from annotate.importers.sources import Source
 from annotate.models import ConceptSet, Study
+from annotate.ownership import do_grant_owner
 
 
 @dataclass
@@ -53,6 +54,7 @@ def do_import_study_upload(upload: StudyUpload, owner=None) -> tuple[Study, list
             concept_set=concept_set,
             owner=owner,
         )
+        do_grant_owner(study, owner)
         reports.append(do_import_labels(study, upload.labels))
         if upload.manifest is not None and upload.images is not None:
             reports.append(do_import_images(study, upload.manifest, upload.images))
