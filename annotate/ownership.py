@@ -37,6 +37,13 @@ def do_grant_owner(study: Study, user) -> None:
         StudyRole.objects.get_or_create(study=study, user=user, defaults={"role": "owner"})
 
 
+@transaction.atomic
+def do_make_owner(study: Study, user) -> None:
+    """Make a staff member an owner of the study (from the command line: the operator)."""
+    StudyRole.objects.update_or_create(study=study, user=user, defaults={"role": "owner"})
+    Study.objects.filter(pk=study.pk, owner__isnull=True).update(owner=user)
+
+
 def study_members(study: Study) -> list[dict]:
     roles = StudyRole.objects.filter(study=study).select_related("user")
     order = {role: i for i, role in enumerate(StudyRole.Role.values)}

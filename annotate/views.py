@@ -52,6 +52,7 @@ def study_detail(request, study_id: int):
     )
     page = Paginator(ordered, NEURONS_PER_PAGE).get_page(request.GET.get("page"))
     members = study_members(study)
+    my_role = role_among(members, request.user)
     return render(
         request,
         "annotate/study_detail.html",
@@ -62,7 +63,8 @@ def study_detail(request, study_id: int):
             "layer": layer,
             "start_run_form": StartRunForm(),
             "members": members,
-            "my_role": role_among(members, request.user),
+            "my_role": my_role,
+            "can_manage": my_role in ("owner", "manager", "superuser"),
         },
     )
 

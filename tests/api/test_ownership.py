@@ -254,6 +254,14 @@ def test_the_study_page_shows_members_and_your_role(client, study, people):
         'Members: olga <span class="tag">owner</span>, manny <span class="tag">manager</span>, '
         'vera <span class="tag">viewer</span> · you: viewer'
     ) in html
+    manage, start = (
+        reverse("annotation-manage", args=[study.pk]),
+        reverse("run-start", args=[study.pk]),
+    )
+    assert manage not in html and start not in html  # a viewer gets no controls to change it
+    client.force_login(people["manny"])
+    html = client.get(reverse("study-detail", args=[study.pk])).content.decode()
+    assert manage in html and start in html and "you: manager" in html
 
 
 def test_the_manage_page_is_for_owners_and_managers(client, study, people):
@@ -261,3 +269,18 @@ def test_the_manage_page_is_for_owners_and_managers(client, study, people):
     for name, status in (("manny", 200), ("vera", 403), ("nora", 404), ("alice", 403)):
         client.force_login(people[name])
         assert client.get(url).status_code == status, name
+
+
+def test_import_labels_on_the_command_line_names_the_owner(tmp_path, people):
+    from django.core.management import CommandError, call_command
+
+    labels = tmp_path / "labels.csv"
+    labels.write_text("layer,unit,description\nl1,0,dog\n")
+    common = ["--network", "t", "--probe-dataset", "p", "--method", "other"]
+    with pytest.raises(CommandError, match="--owner: no active staff member called 'alice'"):
+        call_command("import_labels", str(labels), "--study", "cli", *common, "--owner", "alice")
+    assert not Study.objects.filter(name="cli").exists()
+    call_command("import_labels", str(labels), "--study", "cli", *common, "--owner", "vera")
+    study = Study.objects.get(name="cli")
+    assert study.owner == people["vera"]
+    assert list(study.roles.values_list("user__username", "role")) == [("vera", "owner")]
