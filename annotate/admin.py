@@ -1,14 +1,32 @@
 from django.contrib import admin
 
-from annotate.models import ConceptSet, Neuron, NeuronImage, ProbeImage, Study
+from annotate.models import ConceptSet, Neuron, NeuronImage, ProbeImage, Study, StudyRole
+from annotate.ownership import do_restore_study
+
+
+class StudyRoleInline(admin.TabularInline):
+    model = StudyRole
+    raw_id_fields = ["user"]
+    extra = 0
 
 
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
-    list_display = ["name", "target_network", "method", "probe_dataset", "k", "is_demo", "created"]
-    list_filter = ["method", "is_demo"]
+    list_display = [
+        "name", "target_network", "method", "probe_dataset", "k", "is_demo", "created",
+        "archived_at",
+    ]  # fmt: skip
+    list_filter = ["method", "is_demo", ("archived_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "target_network", "probe_dataset"]
-    raw_id_fields = ["owner"]
+    raw_id_fields = ["owner", "archived_by"]
+    inlines = [StudyRoleInline]
+    actions = ["restore"]
+
+    @admin.action(description="Restore the selected archived studies")
+    def restore(self, request, queryset):
+        for study in queryset.exclude(archived_at=None):
+            do_restore_study(study)
+        self.message_user(request, "Restored.")
 
 
 @admin.register(ConceptSet)

@@ -61,6 +61,13 @@ class Study(models.Model):
         help_text="The ordered images its activations were computed on",
     )  # fmt: skip
     created = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set instead of deleting a study with human judgments"
+    )
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
 
     class Meta:
         verbose_name_plural = "studies"
@@ -75,6 +82,31 @@ class Study(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class StudyRole(models.Model):
+    """A staff member's part in one study: owners manage members and may delete, managers
+    change, import, run and invite, viewers read pages, reports and exports."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        MANAGER = "manager", "Manager"
+        VIEWER = "viewer", "Viewer"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="roles")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_roles"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "user"], name="studyrole_once_per_study")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} of {self.study}"
 
 
 class LabelSet(models.Model):

@@ -12,6 +12,7 @@ from annotate.importers import ImportFailed
 from annotate.importers.upload import do_import_into_study, do_import_study_upload
 from annotate.kept_uploads import access_kept_uploads, do_keep_uploads
 from annotate.models import Neuron, NeuronImage
+from annotate.ownership import role_among, study_members
 from annotate.paging import LayerOrderedNeurons
 from annotate.permissions import access_study, visible_studies
 from annotate.study_cards import neuron_cards
@@ -22,7 +23,7 @@ NEURONS_PER_PAGE = 48
 
 @login_required
 def home(request):
-    """Staff see every study; annotators see the studies they were added to."""
+    """Members and annotators see the studies they belong to; superusers every study."""
     studies = (
         visible_studies(request.user)
         .annotate(neuron_count=Count("neurons", filter=Q(neurons__role=Neuron.Role.REAL)))
@@ -35,10 +36,10 @@ def home(request):
 def study_detail(request, study_id: int):
     """Neurons with label, layer:unit, method score and top-k images; paged, by layer.
 
-    Staff only: annotators reach a study through its annotation page, which shows only the
-    units given to them.
+    Members only: annotators reach a study through its annotation page, which shows only
+    the units given to them.
     """
-    study = access_study(request.user, study_id, manage=True)
+    study = access_study(request.user, study_id, need="view")
     layer = request.GET.get("layer", "")
     neurons = study.neurons.filter(role=Neuron.Role.REAL).prefetch_related(
         Prefetch(
@@ -54,6 +55,8 @@ def study_detail(request, study_id: int):
         neurons, study.layers, cache_name=f"study-page:{study.pk}:{layer}"
     )
     page = Paginator(ordered, NEURONS_PER_PAGE).get_page(request.GET.get("page"))
+    members = study_members(study)
+    my_role = role_among(members, request.user)
     return render(
         request,
         "annotate/study_detail.html",
@@ -63,6 +66,9 @@ def study_detail(request, study_id: int):
             "page": page,
             "layer": layer,
             "start_run_form": StartRunForm(),
+            "members": members,
+            "my_role": my_role,
+            "can_manage": my_role in ("owner", "manager", "superuser"),
         },
     )
 
@@ -77,10 +83,10 @@ def study_import(request):
     return _upload_page(request, StudyImportForm, do_import, "annotate/import.html", {})
 
 
-@user_passes_test(lambda user: user.is_staff)
+@login_required
 def study_add(request, study_id: int):
     """Add a label file and/or images to one study."""
-    study = access_study(request.user, study_id, manage=True)
+    study = access_study(request.user, study_id, need="manage")
 
     def do_import(form):
         return study, do_import_into_study(study, form.study_files())

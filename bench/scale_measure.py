@@ -81,13 +81,17 @@ def slowest_selects(call: Callable[[], object], top: int = 3) -> list[dict]:
     return [{"queries": len(captured.captured_queries)}, *plans]
 
 
-def staff_client():
+def staff_client(study):
+    """A client signed in as a staff member of `study` (a viewer: pages and reports)."""
     from django.contrib.auth import get_user_model
     from django.test import Client
+
+    from annotate.models import StudyRole
 
     user, _ = get_user_model().objects.get_or_create(
         username="bench-staff", defaults={"is_staff": True}
     )
+    StudyRole.objects.get_or_create(study=study, user=user, defaults={"role": "viewer"})
     client = Client()
     client.force_login(user)
     return client
@@ -99,7 +103,7 @@ def check_ok(response) -> None:
 
 
 def measure_page(study, repeat: int) -> dict:
-    client = staff_client()
+    client = staff_client(study)
     last_page = (study.neurons.count() - 1) // 48 + 1
     urls = {
         "first page": f"/studies/{study.pk}/",
@@ -208,7 +212,7 @@ def measure_report(study, repeat: int) -> dict:
     reports.get_study_report(study, request)  # computes and fills the cache
     cold_ms = (time.perf_counter() - started) * 1000
     cached = summary(timed(lambda: reports.get_study_report(study, request), repeat, warmup=1))
-    client = staff_client()
+    client = staff_client(study)
     url = f"/reports/studies/{study.pk}/report.json"
 
     def get():

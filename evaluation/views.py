@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from annotate.models import Study
+from annotate.permissions import access_run, access_study
 from evaluation.forms import StartRunForm
 from evaluation.models import EvaluationRun
 from evaluation.rater_configs import do_get_rater
@@ -37,10 +36,10 @@ def run_status(run: EvaluationRun) -> dict:
     }
 
 
-@staff_member_required
+@login_required
 @require_POST
 def start_run(request: HttpRequest, study_id: int) -> HttpResponse:
-    study = get_object_or_404(Study, pk=study_id)
+    study = access_study(request.user, study_id, need="manage")
     form = StartRunForm(request.POST)
     if not form.is_valid():
         for error in form.errors.get("__all__", []) or form.errors.as_text().splitlines():
@@ -84,16 +83,14 @@ def _readable(notes: dict) -> list[dict]:
 
 @login_required
 def status(request: HttpRequest, run_id: int) -> JsonResponse:
-    """Staff only: a model's progress is no business of blind annotators."""
-    if not request.user.is_staff:
-        return JsonResponse({"detail": "Staff only."}, status=403)
-    run = get_object_or_404(EvaluationRun.objects.select_related("rater"), pk=run_id)
+    """Members only: a model's progress is no business of blind annotators."""
+    run = access_run(request.user, run_id, need="view")
     return JsonResponse(run_status(run))
 
 
-@staff_member_required
+@login_required
 def detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = get_object_or_404(EvaluationRun.objects.select_related("rater", "study"), pk=run_id)
+    run = access_run(request.user, run_id, need="view")
     return render(
         request,
         "evaluation/run_detail.html",
@@ -101,19 +98,19 @@ def detail(request: HttpRequest, run_id: int) -> HttpResponse:
     )
 
 
-@staff_member_required
+@login_required
 @require_POST
 def cancel(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = get_object_or_404(EvaluationRun, pk=run_id)
+    run = access_run(request.user, run_id, need="manage")
     if do_cancel_run(run.pk):
         messages.success(request, f"Run {run.pk} cancelled; judgments made so far are kept.")
     return redirect("study-detail", study_id=run.study_id)
 
 
-@staff_member_required
+@login_required
 @require_POST
 def resume(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = get_object_or_404(EvaluationRun, pk=run_id)
+    run = access_run(request.user, run_id, need="manage")
     try:
         do_resume_run(run.pk)
     except (RunRefused, QueueUnavailable) as exc:

@@ -29,7 +29,24 @@ def _media_root(settings, tmp_path):
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_user("staff", password="staff-pass", is_staff=True)
+    """A lab member who owns every study the test builds with make_study (before or after
+    this fixture); access-rule tests make members with other roles themselves."""
+    from annotate.models import Study, StudyRole
+
+    user = django_user_model.objects.create_user("staff", password="staff-pass", is_staff=True)
+    for study in Study.objects.all():
+        StudyRole.objects.get_or_create(study=study, user=user, defaults={"role": "owner"})
+    return user
+
+
+def _give_to_staff(study) -> None:
+    from django.contrib.auth import get_user_model
+
+    from annotate.models import StudyRole
+
+    user = get_user_model().objects.filter(username="staff", is_staff=True).first()
+    if user is not None:
+        StudyRole.objects.get_or_create(study=study, user=user, defaults={"role": "owner"})
 
 
 @pytest.fixture
@@ -76,6 +93,7 @@ def make_study(db):
                 )
                 image = do_store_image(png_bytes(color, seed=unit * 100 + rank))
                 NeuronImage.objects.create(neuron=neuron, image=image, rank=rank)
+        _give_to_staff(study)
         return study
 
     return build

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 
 from annotate.models import AnnotationSettings, Invite, Study, StudyAnnotator
+from annotate.permissions import access_study
 from evaluation.models import Rater
 
 # URL parameters each platform appends to the study link.
@@ -33,30 +34,23 @@ def settings_for(study: Study) -> AnnotationSettings:
 def access_annotation_study(user, study_id: int) -> Study:
     """The study if `user` annotates it; 404 otherwise, so other studies stay hidden.
 
-    Staff may annotate any study: they join it on their first visit.
+    Staff annotate only the studies they joined through an invite link, like anyone else.
     """
     if not user.is_authenticated:
         raise PermissionDenied("Log in first.")
     membership = (
         StudyAnnotator.objects.select_related("study__annotation_settings")
-        .filter(study_id=study_id, user=user)
+        .filter(study_id=study_id, user=user, study__archived_at__isnull=True)
         .first()
     )
-    if membership is None and user.is_staff and Study.objects.filter(pk=study_id).exists():
-        membership, _ = StudyAnnotator.objects.get_or_create(study_id=study_id, user=user)
-        human_rater(user)
     if membership is None:
         raise Http404("You are not an annotator of this study.")
     return membership.study
 
 
 def access_staff_study(user, study_id: int) -> Study:
-    if not (user.is_authenticated and user.is_staff):
-        raise PermissionDenied("Staff only.")
-    try:
-        return Study.objects.get(pk=study_id)
-    except Study.DoesNotExist:
-        raise Http404("No such study.") from None
+    """The annotation management page: invites and settings are for owners and managers."""
+    return access_study(user, study_id, need="manage")
 
 
 def human_rater(user) -> Rater:
@@ -87,7 +81,11 @@ def do_create_invite(
 
 
 def access_invite(token: str, kind: str) -> Invite:
-    invite = Invite.objects.select_related("study").filter(token=token, kind=kind).first()
+    invite = (
+        Invite.objects.select_related("study")
+        .filter(token=token, kind=kind, study__archived_at__isnull=True)
+        .first()
+    )
     if invite is None or not invite.is_active:
         raise Http404("This invite link is not valid any more.")
     return invite

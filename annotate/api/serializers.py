@@ -4,7 +4,7 @@ from django.db import transaction
 from rest_framework import serializers
 
 from annotate.importers.label_formats import FORMATS
-from annotate.models import ConceptSet, LabelSet, Neuron, NeuronImage, Study
+from annotate.models import ConceptSet, LabelSet, Neuron, NeuronImage, Study, StudyRole
 from evaluation.importers.formats import FORMATS as JUDGMENT_FORMATS
 
 
@@ -78,6 +78,16 @@ class StudySerializer(serializers.ModelSerializer):
     @transaction.atomic
     def create(self, validated_data):
         return super().create(validated_data)
+
+
+class StudyMemberSerializer(serializers.Serializer):
+    user = serializers.CharField(max_length=150, help_text="Username of a staff member")
+    role = serializers.ChoiceField(choices=StudyRole.Role.choices)
+
+
+class StudyDeletedSerializer(serializers.Serializer):
+    archived = serializers.BooleanField()
+    human_judgments = serializers.IntegerField()
 
 
 class NeuronImageSerializer(serializers.ModelSerializer):

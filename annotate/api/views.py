@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import Count, F, Func, IntegerField, Prefetch
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -22,15 +23,32 @@ from annotate.api.serializers import (
     JudgmentImportSerializer,
     LabelImportSerializer,
     NeuronSerializer,
+    StudyDeletedSerializer,
+    StudyMemberSerializer,
     StudySerializer,
 )
 from annotate.models import ConceptSet, LabelSet, Neuron, NeuronImage
+from annotate.ownership import (
+    DeleteRefused,
+    OwnershipError,
+    do_delete_study,
+    do_grant_owner,
+    do_remove_role,
+    do_set_role,
+    study_members,
+)
 from annotate.permissions import access_study, visible_studies
+
+# The level of access_study each action of a study needs.
+STUDY_NEEDS = {"retrieve": "see", "update": "manage", "partial_update": "manage", "destroy": "own"}
+CONFIRM = OpenApiParameter(
+    "confirm", str, description="The study's name: archive a study that has human judgments"
+)
 
 
 class StudyViewSet(viewsets.ModelViewSet):
-    """Studies. Staff create and change them (and own what they create); annotators see
-    only the studies they were added to."""
+    """Studies. Staff create them and own what they create; owners and managers change
+    them; annotators and members see only the studies they belong to."""
 
     serializer_class = StudySerializer
     permission_classes = [StaffWritesOthersRead]
@@ -45,8 +63,76 @@ class StudyViewSet(viewsets.ModelViewSet):
             .order_by("id")
         )
 
+    def get_object(self):
+        need = STUDY_NEEDS.get(self.action, "manage")
+        study = access_study(self.request.user, self.kwargs["pk"], need=need)
+        return self.get_queryset().get(pk=study.pk)
+
+    @transaction.atomic
     def perform_create(self, serializer):
-        serializer.save(owner=self.request.user)
+        study = serializer.save(owner=self.request.user)
+        do_grant_owner(study, self.request.user)
+
+    @extend_schema(
+        parameters=[CONFIRM],
+        responses={
+            200: StudyDeletedSerializer,
+            204: None,
+            409: OpenApiResponse(description="Human judgments and no confirmation"),
+        },
+    )
+    def destroy(self, request, pk=None):
+        """Delete a study (owner only). One with human judgments is archived instead, and only
+        when `confirm` (query parameter or JSON field) names it; its data are kept."""
+        study = self.get_object()
+        confirm = request.query_params.get("confirm")
+        if confirm is None and isinstance(request.data, dict):
+            confirm = request.data.get("confirm")
+        try:
+            outcome = do_delete_study(study, request.user, confirm)
+        except DeleteRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        if not outcome.archived:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        body = {"archived": True, "human_judgments": outcome.human_judgments}
+        return Response(body, status=status.HTTP_200_OK)
+
+    @extend_schema(methods=["get"], request=None, responses={200: StudyMemberSerializer(many=True)})
+    @extend_schema(
+        methods=["post"],
+        request=StudyMemberSerializer,
+        responses={200: StudyMemberSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get", "post"], permission_classes=[IsStaff])
+    def members(self, request, pk=None):
+        """The study's members and their roles (any member reads them). The owner adds a
+        staff member or changes their role by posting {"user": username, "role": role}."""
+        if request.method == "GET":
+            return Response(study_members(access_study(request.user, pk, need="view")))
+        study = access_study(request.user, pk, need="own")
+        form = StudyMemberSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            do_set_role(study, form.validated_data["user"], form.validated_data["role"])
+        except OwnershipError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(study_members(study))
+
+    @extend_schema(request=None, responses={200: StudyMemberSerializer(many=True)})
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=r"members/(?P<username>[\w.@+-]+)",
+        permission_classes=[IsStaff],
+    )
+    def remove_member(self, request, pk=None, username=None):
+        """Take a member off the study (owner only); a study keeps at least one owner."""
+        study = access_study(request.user, pk, need="own")
+        try:
+            do_remove_role(study, username)
+        except OwnershipError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(study_members(study))
 
     @extend_schema(
         request={"multipart/form-data": LabelImportSerializer},
@@ -61,7 +147,7 @@ class StudyViewSet(viewsets.ModelViewSet):
     )
     def import_labels(self, request, pk=None):
         """Import a CLIP-Dissect or MILAN label CSV into this study (all or nothing)."""
-        study = access_study(request.user, pk, manage=True)
+        study = access_study(request.user, pk, need="manage")
         form = LabelImportSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -84,7 +170,7 @@ class StudyViewSet(viewsets.ModelViewSet):
         label (rater,layer,unit,label_set,rating), best of (rater,layer,unit,chosen), or
         `format` dnd-human-evals: the same file twice changes nothing; a changed verdict is
         refused by line."""
-        study = access_study(request.user, pk, manage=True)
+        study = access_study(request.user, pk, need="manage")
         form = JudgmentImportSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -110,7 +196,7 @@ class StudyViewSet(viewsets.ModelViewSet):
     )
     def import_images(self, request, pk=None):
         """Import a manifest (layer,unit,rank,path) and a zip of the images it names."""
-        study = access_study(request.user, pk, manage=True)
+        study = access_study(request.user, pk, need="manage")
         form = ImageImportSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -166,7 +252,7 @@ class NeuronViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         images = NeuronImage.objects.select_related("image").order_by("rank")
         return (
-            Neuron.objects.filter(study__in=visible_studies(self.request.user))
+            Neuron.objects.filter(study__in=visible_studies(self.request.user, "view"))
             .prefetch_related(Prefetch("images", queryset=images))
             .order_by("study_id", "layer", "unit", "id")
         )

@@ -21,6 +21,7 @@ from annotate.importers.images import (
 from annotate.importers.labels import do_import_labels
 from annotate.importers.sources import Source
 from annotate.models import ConceptSet, Study
+from annotate.ownership import do_grant_owner
 
 
 @dataclass
@@ -63,6 +64,7 @@ def do_import_study_upload(upload: StudyUpload, owner=None) -> tuple[Study, list
             concept_set=concept_set,
             owner=owner,
         )
+        do_grant_owner(study, owner)
         reports += _import_files(
             study, StudyFiles(upload.labels, manifest=upload.manifest, images=upload.images)
         )

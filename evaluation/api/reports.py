@@ -74,7 +74,7 @@ class ReportViewSet(viewsets.ViewSet):
     lookup_value_regex = r"\d+"
 
     def _options(self, request, study_id):
-        study = access_study(request.user, int(study_id))
+        study = access_study(request.user, study_id, need="view")
         if not Judgment.objects.filter(study=study).exists():
             raise NothingToReport()
         try:
@@ -137,6 +137,6 @@ class ReportViewSet(viewsets.ViewSet):
     @action(detail=True)
     def judgments(self, request, study_id=None):
         """Every judgment of the study (the long table), streamed as CSV or JSON."""
-        study = access_study(request.user, int(study_id))
+        study = access_study(request.user, study_id, need="view")
         output = _choice(request.query_params, "output", export.FORMATS, "csv")
         return export.judgments_download(study, output)

@@ -3,7 +3,6 @@
 from django.db.models import Q
 from rest_framework import serializers
 
-from annotate.models import Study
 from evaluation.models import EvaluationRun, Judgment, Rater, params_digest
 from evaluation.rater_configs import check_rater_params
 from evaluation.raters.registry import is_automatic, kind_choices
@@ -41,8 +40,18 @@ class RaterSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class MemberStudyField(serializers.PrimaryKeyRelatedField):
+    """A study the requesting user is a member of: any other id "does not exist"."""
+
+    def get_queryset(self):
+        from annotate.permissions import visible_studies
+
+        request = self.context.get("request")
+        return visible_studies(request.user if request else None, "view")
+
+
 class RunSerializer(serializers.ModelSerializer):
-    study = serializers.PrimaryKeyRelatedField(queryset=Study.objects.all())
+    study = MemberStudyField()
     rater = serializers.PrimaryKeyRelatedField(queryset=Rater.objects.exclude(kind="human"))
     options = serializers.DictField(required=False, default=dict)
     progress = serializers.FloatField(read_only=True)

@@ -9,7 +9,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from annotate.api.permissions import IsStaff
-from annotate.permissions import access_study, visible_judgments, visible_studies
+from annotate.permissions import access_run, access_study, visible_judgments, visible_studies
 from evaluation.api.filters import JudgmentFilter, RaterFilter, RunFilter
 from evaluation.api.serializers import JudgmentSerializer, RaterSerializer, RunSerializer
 from evaluation.models import EvaluationRun, Rater
@@ -44,14 +44,14 @@ class RunViewSet(
 
     def get_queryset(self):
         return (
-            EvaluationRun.objects.filter(study__in=visible_studies(self.request.user))
+            EvaluationRun.objects.filter(study__in=visible_studies(self.request.user, "view"))
             .select_related("created_by")
             .order_by("-id")
         )
 
     def perform_create(self, serializer):
         data = serializer.validated_data
-        study = access_study(self.request.user, data["study"].pk, manage=True)
+        study = access_study(self.request.user, data["study"].pk, need="manage")
         try:
             serializer.instance = do_start_run(
                 study, data["rater"], data.get("options", {}), self.request.user
@@ -63,7 +63,7 @@ class RunViewSet(
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Stop a queued or running run; the judgments it made are kept."""
-        run = self.get_object()
+        run = access_run(request.user, pk, need="manage")
         if not do_cancel_run(run.pk):
             return Response(
                 {"detail": f"Run {run.pk} is {run.status}, not queued or running."},
@@ -77,7 +77,7 @@ class RunViewSet(
     def resume(self, request, pk=None):
         """Queue a failed or cancelled run again, or an active one no live worker holds;
         pairs already judged are skipped. 503 if the task queue is down (run unchanged)."""
-        run = self.get_object()
+        run = access_run(request.user, pk, need="manage")
         try:
             do_resume_run(run.pk)
         except RunRefused as exc:
@@ -87,7 +87,7 @@ class RunViewSet(
 
 
 class JudgmentViewSet(viewsets.ReadOnlyModelViewSet):
-    """Judgments. Staff see all; an annotator sees only their own (blind rating)."""
+    """Judgments. Members see their studies'; an annotator sees only their own (blind)."""
 
     serializer_class = JudgmentSerializer
     filterset_class = JudgmentFilter

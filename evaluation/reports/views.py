@@ -6,10 +6,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.models import Study
+from annotate.permissions import access_study, visible_studies
 from evaluation.reports import export
 from evaluation.reports.cache import (
     cached_timings,
@@ -31,9 +32,9 @@ def access_reports(user) -> None:
         raise PermissionDenied("Reports are for staff.")
 
 
-def access_study_report(user, study_id: int) -> Study:
+def access_study_report(user, study_id: int, need: str = "view") -> Study:
     access_reports(user)
-    return get_object_or_404(Study, pk=study_id)
+    return access_study(user, study_id, need=need)
 
 
 def _options(request):
@@ -63,7 +64,7 @@ def study_report(request, study_id: int):
 @require_POST
 @login_required
 def create_sanity_probes(request, study_id: int):
-    study = access_study_report(request.user, study_id)
+    study = access_study_report(request.user, study_id, need="manage")
     try:
         per_layer = int(request.POST.get("per_layer", 20))
         result = do_create_sanity_probes(study, per_layer=per_layer, seed=0)
@@ -148,7 +149,8 @@ def cross_study_table(request):
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc))
     ids = [int(i) for i in request.GET.getlist("study") if i.isdigit()]
-    studies = Study.objects.filter(pk__in=ids) if ids else Study.objects.all()
+    studies = visible_studies(request.user, "view")
+    studies = studies.filter(pk__in=ids) if ids else studies
     rows = cross_study(studies.select_related("concept_set").order_by("name"), options)
     fmt = request.GET.get("format")
     if fmt in export.FORMATS:

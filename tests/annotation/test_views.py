@@ -227,10 +227,12 @@ def test_staff_page_shows_progress_and_makes_invites(client, staff, study):
     assert study.overlap == 2 and study.annotation_settings.quota == 10
 
 
-def test_study_page_links_to_annotation_and_staff_join_on_first_visit(client, staff, study):
+def test_study_page_links_to_annotation_but_staff_annotate_only_through_an_invite(
+    client, staff, study
+):
     client.force_login(staff)
     page = client.get(reverse("study-detail", args=[study.pk])).content.decode()
     assert reverse("annotation-manage", args=[study.pk]) in page
     assert reverse("annotation-page", args=[study.pk]) in page
-    assert client.get(reverse("annotation-page", args=[study.pk])).status_code == 200
-    assert StudyAnnotator.objects.filter(study=study, user=staff).exists()
+    assert client.get(reverse("annotation-page", args=[study.pk])).status_code == 404
+    assert not StudyAnnotator.objects.filter(study=study, user=staff).exists()

@@ -1,4 +1,4 @@
-"""Access rules through the API and the pages: staff own studies, annotators see only their
+"""Access rules through the API and the pages: members own studies, annotators see only their
 own study, units and judgments (blind), crowd workers only their session, anonymous nothing."""
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def test_annotator_sees_only_their_studies(as_user, two_studies):
     assert as_user("charlie").get("/api/studies/").json() == page([])
     hidden = as_user("alice").get(f"/api/studies/{study_b.pk}/")
     assert hidden.status_code == 404
-    assert hidden.json() == {"detail": "No Study matches the given query."}
+    assert hidden.json() == {"detail": "No such study."}
 
 
 def test_annotator_cannot_change_or_create_studies(as_user, two_studies):
@@ -82,12 +82,15 @@ def test_annotator_cannot_change_or_create_studies(as_user, two_studies):
     assert study_a.name == "A"
 
 
-def test_staff_see_every_study_whoever_owns_it(staff_api, two_studies, annotators):
+def test_staff_see_only_the_studies_they_are_members_of(staff_api, staff, two_studies):
+    from annotate.models import StudyRole
+
     study_a, study_b = two_studies
-    study_b.owner = annotators["charlie"]
-    study_b.save()
+    StudyRole.objects.filter(study=study_b, user=staff).delete()
     ids = [s["id"] for s in staff_api.get("/api/studies/").json()["results"]]
-    assert ids == [study_a.pk, study_b.pk]
+    assert ids == [study_a.pk]
+    hidden = staff_api.get(f"/api/studies/{study_b.pk}/")
+    assert (hidden.status_code, hidden.json()) == (404, {"detail": "No such study."})
 
 
 def submit_body(unit: dict, verdict: str = "yes") -> dict:
@@ -161,12 +164,15 @@ def test_non_members_cannot_annotate_a_study(as_user, two_studies):
     assert Judgment.objects.count() == 0
 
 
-def test_staff_join_a_study_as_annotators_on_first_use(staff_api, staff, two_studies):
+def test_staff_are_not_enrolled_as_annotators_by_asking_for_units(staff_api, staff, two_studies):
     from annotate.models import StudyAnnotator
 
     study_a, _ = two_studies
-    assert staff_api.post(f"/api/annotate/{study_a.pk}/next/").status_code == 200
-    assert StudyAnnotator.objects.filter(study=study_a, user=staff).exists()
+    response = staff_api.post(f"/api/annotate/{study_a.pk}/next/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "You are not an annotator of this study."}
+    assert not StudyAnnotator.objects.filter(user=staff).exists()
+    assert not Rater.objects.filter(user=staff).exists()
 
 
 def test_crowd_worker_reaches_only_their_own_session(api, two_studies):

@@ -166,11 +166,11 @@ def test_resume_runs_command_requeues_failed_runs(
     assert f"run {run.pk} resumed" in capsys.readouterr().out
 
 
-def test_run_status_is_staff_only(client, make_study, annotators):
+def test_run_status_is_for_members_of_the_study_only(client, make_study, annotators):
     from evaluation.rater_configs import do_get_rater
     from evaluation.run_actions import do_create_run
 
     study = make_study(neurons=1, k=1)
     run = do_create_run(study, do_get_rater("openclip_es", {}))
-    client.force_login(annotators["alice"])
-    assert client.get(reverse("run-status", args=[run.pk])).status_code == 403
+    client.force_login(annotators["alice"])  # not a member: the same 404 as no such run
+    assert client.get(reverse("run-status", args=[run.pk])).status_code == 404

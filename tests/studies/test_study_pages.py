@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from annotate.demo import DEMO_K, DEMO_NEURONS, do_load_demo
-from annotate.models import Study, StudyAnnotator
+from annotate.models import Study, StudyAnnotator, StudyRole
 from tests.helpers import png_bytes, snapshot, zip_bytes
 
 pytestmark = pytest.mark.django_db
@@ -12,10 +12,11 @@ pytestmark = pytest.mark.django_db
 
 def test_demo_page_shows_neurons_with_their_images(client, staff, django_assert_max_num_queries):
     study = do_load_demo()
+    StudyRole.objects.create(study=study, user=staff, role="viewer")
     client.force_login(staff)
-    # session, user, study, panels, layer counts, one id query per layer on the page, neurons,
-    # images: a constant, however many neurons the study has
-    with django_assert_max_num_queries(12):
+    # session, user, study, members, panels, layer counts, one id query per layer on the page,
+    # neurons, images: a constant, however many neurons the study has
+    with django_assert_max_num_queries(13):
         response = client.get(reverse("study-detail", args=[study.pk]))
     html = response.content.decode()
     assert response.status_code == 200
@@ -174,6 +175,7 @@ def test_neurons_follow_the_network_order_of_layers(client, staff):
     from annotate.importers.labels import do_import_labels
 
     study = Study.objects.create(name="order", target_network="vit", probe_dataset="p")
+    StudyRole.objects.create(study=study, user=staff, role="owner")
     do_import_labels(study, b"layer,unit,description\nblock2,1,a\nblock10,0,b\nblock2,0,c\n")
     html = client.get(reverse("study-detail", args=[study.pk])).content.decode()
     found = re.findall(r'<span class="layer">([^<]+)</span>', html)

@@ -3,8 +3,9 @@ from django.core.management.base import BaseCommand
 from annotate.importers import ImportFailed
 from annotate.importers.label_formats import FORMATS
 from annotate.importers.studies import do_import_study_labels
-from annotate.management.commands._importing import failed
+from annotate.management.commands._importing import failed, find_owner
 from annotate.models import Study
+from annotate.ownership import do_make_owner
 
 
 class Command(BaseCommand):
@@ -32,8 +33,10 @@ class Command(BaseCommand):
         parser.add_argument("--concept-set", help="name of an imported concept set")
         parser.add_argument("--k", type=int, help="top images per neuron (default 5)")
         parser.add_argument("--notes")
+        parser.add_argument("--owner", help="staff username to make an owner of the study")
 
     def handle(self, *args, **o):
+        owner = find_owner(o["owner"]) if o["owner"] else None
         try:
             study, report = do_import_study_labels(
                 o["study"],
@@ -51,4 +54,6 @@ class Command(BaseCommand):
             )
         except ImportFailed as exc:
             raise failed(exc) from None
+        if owner is not None:
+            do_make_owner(study, owner)
         self.stdout.write(f"Study {study.name!r} ({report.format}): {report.summary()}")
