@@ -26,6 +26,7 @@ from django.core.cache import cache
 
 from annotate.models import AnnotationSettings, Study
 from evaluation.reports.compute import compute_study_report
+from evaluation.reports.label_sets import label_set_in_force
 from evaluation.reports.options import ReportOptions
 from evaluation.reports.read import (
     annotation_spans,
@@ -35,12 +36,13 @@ from evaluation.reports.read import (
 )
 
 CACHE_SECONDS = 24 * 3600
-CACHE_VERSION = 4  # bump whenever the report's shape changes: cached reports of the old shape
+CACHE_VERSION = 5  # bump whenever the report's shape changes: cached reports of the old shape
 
 
 def options_in_force(study: Study, options: ReportOptions | None = None) -> ReportOptions:
-    """`options` (default: the defaults) with the study's gold bar where none was asked for."""
-    options = options or ReportOptions()
+    """`options` (default: the defaults) with the study's gold bar where none was asked for
+    and the label set by name; ValueError for a label set the study does not have."""
+    options = label_set_in_force(study, options or ReportOptions())
     if options.min_gold is not None:
         return options
     return options.with_study_defaults(study_gold_bar(study))
