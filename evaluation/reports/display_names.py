@@ -36,7 +36,7 @@ def _setting(rater: Rater) -> str:
 
 def short_name(rater: Rater) -> str:
     if rater.is_human:
-        return f"human: {rater.name}"
+        return f"human: {rater.name.removeprefix('human:')}"
     model = (rater.params or {}).get("model")
     parts = [KIND_SHORT.get(rater.kind, rater.kind), _setting(rater)]
     parts.append(short_model(str(model)) if model else "")

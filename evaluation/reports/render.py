@@ -9,6 +9,7 @@ from annotate.models import Study
 from evaluation.agreement.pairwise import DEFINITIONS
 from evaluation.reports import export
 from evaluation.reports.cache import cached_timings, get_study_report
+from evaluation.reports.label_sets import study_label_sets
 from evaluation.reports.options import ReportOptions
 
 
@@ -44,6 +45,36 @@ def study_report_context(study: Study, options: ReportOptions, report_key: str, 
             level: pivot_by_layer(report[level]["by_layer"], [*report["layers"], "Overall"])
             for level in export.LEVELS
         },
+        **label_set_context(study, report),
+    }
+
+
+def label_set_context(study: Study, report: dict) -> dict:
+    """The label-set picker (studies with more than one) and the comparison tables."""
+    columns = [*report["layers"], "Overall"]
+    names = report.get("display_names", {})
+    shares = [
+        {"name": s["name"], "neurons": s["neurons"], "rows": pivot_by_layer(s["shares"], columns)}
+        for s in report.get("label_sets", [])
+    ]
+    cells: dict[tuple, dict[str, dict]] = {}
+    for d in report.get("label_set_comparison", []):
+        cells.setdefault((d["first"], d["second"], d["rater"]), {})[d["layer"]] = d
+    comparison = [
+        {
+            "first": a,
+            "second": b,
+            "rater": r,
+            "short": names.get(r, r),
+            "cells": [v.get(c) for c in columns],
+        }
+        for (a, b, r), v in cells.items()
+    ]
+    label_sets = study_label_sets(study)
+    return {
+        "label_set_choices": label_sets if len(label_sets) > 1 else [],
+        "label_set_shares": shares,
+        "label_set_comparison": comparison,
     }
 
 
