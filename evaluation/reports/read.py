@@ -157,11 +157,17 @@ def annotation_spans(study: Study) -> list[dict]:
     ]
 
 
-def disputed_details(study: Study, report: dict, limit: int = 20) -> list[dict]:
-    """The most disputed neurons with their images and every rater's verdict, score, answer."""
+DISPUTED_PAGE = 20  # neurons the disagreement browser shows unless asked for more
+
+
+def disputed_details(study: Study, report: dict, limit: int = DISPUTED_PAGE) -> list[dict]:
+    """The most disputed neurons with their images and every rater's verdict, score, answer
+    (and the rater's short name, `display_names`)."""
     disputed = report["disputed"][:limit]
     ids = [d["neuron"] for d in disputed]
-    neurons = {n.pk: n for n in Neuron.objects.filter(study=study, pk__in=ids)}
+    short = report.get("display_names", {})
+    found = Neuron.objects.filter(study=study, pk__in=ids).select_related("label_set")
+    neurons = {n.pk: n for n in found}
     images = defaultdict(list)
     pairs = NeuronImage.objects.filter(neuron_id__in=ids, is_distractor=False).select_related(
         "image"
@@ -174,6 +180,7 @@ def disputed_details(study: Study, report: dict, limit: int = 20) -> list[dict]:
         verdicts[j.neuron_image_id].append(
             {
                 "rater": j.rater.name,
+                "short": short.get(j.rater.name, j.rater.name),
                 "kind": j.rater.kind,
                 "verdict": j.verdict,
                 "score": j.score,

@@ -11,6 +11,7 @@ from evaluation.reports import export
 from evaluation.reports.cache import cached_timings, get_study_report
 from evaluation.reports.label_sets import study_label_sets
 from evaluation.reports.options import ReportOptions
+from evaluation.reports.read import DISPUTED_PAGE, disputed_details
 
 
 def study_report_context(study: Study, options: ReportOptions, report_key: str, query: str) -> dict:
@@ -20,6 +21,7 @@ def study_report_context(study: Study, options: ReportOptions, report_key: str, 
     heatmap = {
         level: {
             "raters": [r["name"] for r in report["raters"]],
+            "names": report.get("display_names", {}),
             "left_out": list(left_out),
             "pairs": {"Overall": report[level]["pairwise"]} | report[level]["pairwise_by_layer"],
         }
@@ -46,6 +48,7 @@ def study_report_context(study: Study, options: ReportOptions, report_key: str, 
             for level in export.LEVELS
         },
         **label_set_context(study, report),
+        **disputed_link(report),
     }
 
 
@@ -76,6 +79,26 @@ def label_set_context(study: Study, report: dict) -> dict:
         "label_set_shares": shares,
         "label_set_comparison": comparison,
     }
+
+
+def disagreements_context(study: Study, options: ReportOptions, limit: int, query: str) -> dict:
+    """The disagreement browser's context: the `limit` most disputed neurons in detail."""
+    report = get_study_report(study, options)
+    neurons = disputed_details(study, report, limit)
+    return {
+        "study": study,
+        "neurons": neurons,
+        "listed": len(report["disputed"]),  # as many as the report lists (at most 50)
+        "options": options,
+        "query": query,
+        "several_label_sets": study.label_sets.count() > 1,
+    }
+
+
+def disputed_link(report: dict) -> dict:
+    """What the report's link to the disagreement browser says: as many neurons as the
+    browser then shows."""
+    return {"disputed_shown": min(len(report["disputed"]), DISPUTED_PAGE)}
 
 
 def pivot_by_layer(rows: list[dict], columns: list[str]) -> list[dict]:
