@@ -34,9 +34,17 @@ def _setting(rater: Rater) -> str:
     return ""
 
 
+LONGEST = 24  # characters of a name kept whole; longer ones keep their start and end
+
+
+def shorten(name: str) -> str:
+    """"prolific-1-5f3c0ffee4b1a2c3d4e5f607" -> "prolific-1-5f…d4e5f607": ids differ at the end."""
+    return name if len(name) <= LONGEST else f"{name[:13]}…{name[-8:]}"
+
+
 def short_name(rater: Rater) -> str:
     if rater.is_human:
-        return f"human: {rater.name.removeprefix('human:')}"
+        return f"human: {shorten(rater.name.removeprefix('human:'))}"
     model = (rater.params or {}).get("model")
     parts = [KIND_SHORT.get(rater.kind, rater.kind), _setting(rater)]
     parts.append(short_model(str(model)) if model else "")

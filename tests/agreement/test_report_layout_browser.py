@@ -85,6 +85,8 @@ def browser(live_server, staff):
 def _screenshot(page, name: str) -> None:
     folder = os.environ.get("NJ_SCREENSHOT_DIR")  # e.g. docs/
     if folder:
+        page.mouse.wheel(0, 100_000)  # images load lazily: scroll them all into view first
+        page.wait_for_function("[...document.images].every(i => i.complete)")
         page.screenshot(path=str(Path(folder) / name), full_page=True)
 
 
@@ -125,7 +127,7 @@ def test_disagreement_columns_do_not_overlap_the_next_image(browser, crowded_stu
     assert side_by_side > 0  # the check compared some columns
     names = browser.locator("table.verdicts td[title]")
     full = dict(names.evaluate_all("els => els.map(e => [e.textContent, e.title])"))
-    assert full["human: " + PROLIFIC] == f"human:{PROLIFIC}"  # full name on hover
+    assert full["human: prolific-1-5f…d4e5f607"] == f"human:{PROLIFIC}"  # full name on hover
     assert full["ES 0.3 ViT-B-32"] == ES_NAME.format(t=0.3, d="9e21ab07")
     if width == WIDTHS[0]:
         _screenshot(browser, "disagreement-browser.png")
