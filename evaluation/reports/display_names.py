@@ -38,7 +38,7 @@ LONGEST = 24  # characters of a name kept whole; longer ones keep their start an
 
 
 def shorten(name: str) -> str:
-    """"prolific-1-5f3c0ffee4b1a2c3d4e5f607" -> "prolific-1-5f…d4e5f607": ids differ at the end."""
+    """ "prolific-1-5f3c0ffee4b1a2c3d4e5f607" -> "prolific-1-5f…d4e5f607": ids differ at the end."""
     return name if len(name) <= LONGEST else f"{name[:13]}…{name[-8:]}"
 
 
