@@ -57,7 +57,11 @@ def label_set_context(study: Study, report: dict) -> dict:
     columns = [*report["layers"], "Overall"]
     names = report.get("display_names", {})
     shares = [
-        {"name": s["name"], "neurons": s["neurons"], "rows": pivot_by_layer(s["shares"], columns)}
+        {
+            "name": s["name"],
+            "neurons": s["neurons"],
+            "rows": with_short_names(s["shares"], names, columns),
+        }
         for s in report.get("label_sets", [])
     ]
     cells: dict[tuple, dict[str, dict]] = {}
@@ -99,6 +103,11 @@ def disputed_link(report: dict) -> dict:
     """What the report's link to the disagreement browser says: as many neurons as the
     browser then shows."""
     return {"disputed_shown": min(len(report["disputed"]), DISPUTED_PAGE)}
+
+
+def with_short_names(rows: list[dict], names: dict[str, str], columns: list[str]) -> list[dict]:
+    """`pivot_by_layer` rows, each with its rater's short name."""
+    return [r | {"short": names.get(r["rater"], r["rater"])} for r in pivot_by_layer(rows, columns)]
 
 
 def pivot_by_layer(rows: list[dict], columns: list[str]) -> list[dict]:
