@@ -10,7 +10,10 @@ What the key is made of (`report_cache_key`):
   study's report compute afresh (cheap to read; a per-study count cost seconds);
 - the options are those in force, the study's gold bar filled in, so changing
   AnnotationSettings.min_gold_accuracy changes the key of the default report;
-- not in the key: gold answers, distractor images, neurons and layers, rater names. Changing
+- the label set asked for is in the options by name (`label_sets.label_set_in_force`), so
+  `?label_set=3` and `?label_set=<its name>` share one entry;
+- not in the key: gold answers, distractor images, neurons and layers, rater names and
+  parameters (the short names), label set names and methods. Changing
   those without writing a judgment keeps the cached report until CACHE_SECONDS pass.
 
 The document served as report.json and by the API adds the study and its run times, so its
