@@ -137,3 +137,18 @@ def test_page_json_exports_and_api_show_both_label_sets(two_sets, client, staff)
     assert bad.status_code == 400 and "not one of this study's" in bad.json()["detail"]
     assert client.get(f"/reports/studies/{two_sets.pk}/?label_set=nope").status_code == 400
     assert Judgment.objects.filter(study=two_sets, rater__kind="human").count() == 48
+
+
+def test_disagreements_and_cross_study_take_the_label_set_option(two_sets, client, staff):
+    Judgment.objects.filter(
+        rater__name="human:bob", neuron_image__neuron__label_set__name="swapped"
+    ).update(verdict="yes")  # bob now disputes every label of "swapped"
+    client.force_login(staff)
+    url = f"/reports/studies/{two_sets.pk}/disagreements/"
+    both = client.get(url).content.decode()
+    assert both.count('class="tag">swapped<') == 3 and 'class="tag">colours<' not in both
+    only = client.get(url, {"label_set": "colours"}).content.decode()
+    assert "No disagreements" in only
+    cross = client.get("/reports/cross-study/", {"label_set": "colours", "format": "json"})
+    assert cross.status_code == 200 and cross.json()
+
