@@ -151,4 +151,3 @@ def test_disagreements_and_cross_study_take_the_label_set_option(two_sets, clien
     assert "No disagreements" in only
     cross = client.get("/reports/cross-study/", {"label_set": "colours", "format": "json"})
     assert cross.status_code == 200 and cross.json()
-
