@@ -17,6 +17,7 @@ from annotate.importers.labels import do_import_labels
 from annotate.models import AnnotationSettings, ConceptSet, LabelSet, Neuron, NeuronImage, Study
 from evaluation import rater_configs, runs
 from evaluation.models import Judgment, RunStatus
+from evaluation.raters import clip_encoder
 from evaluation.raters.clip_spec import DEMO_MODEL
 from evaluation.reports.cache import get_study_report, report_document_json
 from evaluation.reports.options import ReportOptions
@@ -30,7 +31,11 @@ SWAPPED = b"layer,unit,description\nlayer1,0,blue\nlayer1,1,green\nlayer1,2,red\
 
 @pytest.fixture(autouse=True)
 def _fresh_raters():
+    """No rater or encoder (with its in-memory text embeddings) kept across tests."""
     runs._RATERS.clear()
+    yield
+    runs._RATERS.clear()
+    clip_encoder._ENCODERS.clear()
 
 
 @pytest.fixture
