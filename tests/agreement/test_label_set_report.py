@@ -124,6 +124,10 @@ def test_page_json_exports_and_api_show_both_label_sets(two_sets, client, staff)
     page = client.get(f"/reports/studies/{two_sets.pk}/").content.decode()
     assert '<select name="label_set"' in page
     assert "Label sets compared" in page and "swapped" in page and "colours" in page
+    assert "2 label sets together" in page
+    one = client.get(f"/reports/studies/{two_sets.pk}/", {"label_set": "swapped"})
+    assert "label set <strong>swapped</strong> only" in one.content.decode()
+    assert '<option value="swapped" selected>' in one.content.decode()
     document = report_document_json(two_sets)
     assert b'"label_set_comparison"' in document and b'"label_sets"' in document
     url = f"/reports/studies/{two_sets.pk}/tables/label-set-comparison.csv"
