@@ -27,6 +27,11 @@ from evaluation.agreement.consensus import (
     build_consensus,
 )
 from evaluation.agreement.disagreement import NeuronDisagreement, most_disputed
+from evaluation.agreement.label_set_comparison import (
+    LabelSetShares,
+    PairedDifference,
+    compare_label_sets,
+)
 from evaluation.agreement.multi import MultiRaterAgreement, multi_rater_agreement
 from evaluation.agreement.neuron_level import neuron_votes
 from evaluation.agreement.pairwise import (
@@ -88,6 +93,8 @@ class AgreementFigures:
     calibration: list[CalibrationCurve]
     sanity: list[SanityRow]
     disputed: list[NeuronDisagreement]
+    label_sets: list[LabelSetShares] = field(default_factory=list)
+    label_set_comparison: list[PairedDifference] = field(default_factory=list)
     definitions: dict[str, str] = field(default_factory=lambda: dict(DEFINITIONS))
 
     def to_dict(self) -> dict:
@@ -245,6 +252,10 @@ def agreement_figures(
         neuron = _level(
             "neuron", n_votes, ratings, neuron_ids, ratings.neuron_layer, kinds, ref_col, settings
         )
+    label_sets, comparison = compare_label_sets(
+        real, ratings.neurons, n_votes, ratings.raters, ratings.neuron_layer, ratings.layers,
+        settings.n_boot, settings.seed,
+    )  # fmt: skip
     real_cols = [i for i, r in enumerate(ratings.raters) if kinds.get(r) != CONSENSUS]
     disputed = most_disputed(
         ratings.votes[:, real_cols],
@@ -264,4 +275,6 @@ def agreement_figures(
         calibration=_calibration(ratings, kinds, reference),
         sanity=sanity,
         disputed=disputed,
+        label_sets=label_sets,
+        label_set_comparison=comparison,
     )

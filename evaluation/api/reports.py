@@ -15,7 +15,7 @@ from annotate.api.permissions import IsStaff
 from annotate.permissions import access_study
 from evaluation.models import Judgment
 from evaluation.reports import export
-from evaluation.reports.cache import get_study_report, report_document_json
+from evaluation.reports.cache import get_study_report, options_in_force, report_document_json
 from evaluation.reports.options import check_report_options
 
 METRICS = ("kappa", "iou", "ac1", "percent", "pabak")
@@ -31,6 +31,9 @@ REPORT_PARAMETERS = [
     ),
     OpenApiParameter("exclude_id", int, many=True, description="Rater ids to leave out"),
     OpenApiParameter("exclude", str, many=True, description="Annotator names to leave out"),
+    OpenApiParameter(
+        "label_set", str, description="One label set (name or id); default: all together"
+    ),
 ]
 LEVEL = OpenApiParameter("level", str, enum=list(export.LEVELS), description="pair or neuron")
 OUTPUT = OpenApiParameter(
@@ -78,7 +81,7 @@ class ReportViewSet(viewsets.ViewSet):
         if not Judgment.objects.filter(study=study).exists():
             raise NothingToReport()
         try:
-            return study, check_report_options(request.query_params)
+            return study, options_in_force(study, check_report_options(request.query_params))
         except ValueError as exc:
             raise ValidationError({"detail": str(exc)}) from None
 

@@ -10,7 +10,10 @@ What the key is made of (`report_cache_key`):
   study's report compute afresh (cheap to read; a per-study count cost seconds);
 - the options are those in force, the study's gold bar filled in, so changing
   AnnotationSettings.min_gold_accuracy changes the key of the default report;
-- not in the key: gold answers, distractor images, neurons and layers, rater names. Changing
+- the label set asked for is in the options by name (`label_sets.label_set_in_force`), so
+  `?label_set=3` and `?label_set=<its name>` share one entry;
+- not in the key: gold answers, distractor images, neurons and layers, rater names and
+  parameters (the short names), label set names and methods. Changing
   those without writing a judgment keeps the cached report until CACHE_SECONDS pass.
 
 The document served as report.json and by the API adds the study and its run times, so its
@@ -26,6 +29,7 @@ from django.core.cache import cache
 
 from annotate.models import AnnotationSettings, Study
 from evaluation.reports.compute import compute_study_report
+from evaluation.reports.label_sets import label_set_in_force
 from evaluation.reports.options import ReportOptions
 from evaluation.reports.read import (
     annotation_spans,
@@ -35,12 +39,13 @@ from evaluation.reports.read import (
 )
 
 CACHE_SECONDS = 24 * 3600
-CACHE_VERSION = 4  # bump whenever the report's shape changes: cached reports of the old shape
+CACHE_VERSION = 5  # bump whenever the report's shape changes: cached reports of the old shape
 
 
 def options_in_force(study: Study, options: ReportOptions | None = None) -> ReportOptions:
-    """`options` (default: the defaults) with the study's gold bar where none was asked for."""
-    options = options or ReportOptions()
+    """`options` (default: the defaults) with the study's gold bar where none was asked for
+    and the label set by name; ValueError for a label set the study does not have."""
+    options = label_set_in_force(study, options or ReportOptions())
     if options.min_gold is not None:
         return options
     return options.with_study_defaults(study_gold_bar(study))

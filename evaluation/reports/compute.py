@@ -9,6 +9,8 @@ import pandas as pd
 from annotate.models import Study
 from evaluation.agreement.figures import agreement_figures
 from evaluation.models import Rater
+from evaluation.reports.display_names import display_names
+from evaluation.reports.label_sets import only_label_set, study_label_sets
 from evaluation.reports.options import ReportOptions
 from evaluation.reports.read import gold_by_name, load_long_table, study_raters
 
@@ -44,7 +46,7 @@ def left_out(
 def compute_study_report(study: Study, options: ReportOptions) -> dict:
     """The report as plain data. `options` must carry the gold bar in force
     (`ReportOptions.with_study_defaults`), as the cache's functions pass it."""
-    table = load_long_table(study)
+    table = only_label_set(load_long_table(study), options.label_set)
     raters = study_raters(table["rater_id"].unique().tolist())
     ids = np.array(list(raters), dtype=np.int64)
     order = np.argsort(ids)
@@ -60,4 +62,14 @@ def compute_study_report(study: Study, options: ReportOptions) -> dict:
         layer_order=list(study.layers),
         rater_order=[r.name for r in raters.values()],
     )
-    return {"options": options.as_dict(), "left_out": excluded} | figures.to_dict()
+    report = {"options": options.as_dict(), "left_out": excluded} | figures.to_dict()
+    return report | {
+        "label_sets": with_label_set_ids(study, report["label_sets"]),
+        "display_names": display_names(raters.values()),
+    }
+
+
+def with_label_set_ids(study: Study, label_sets: list[dict]) -> list[dict]:
+    """The report's label sets, each with its id and method first."""
+    known = {s["name"]: s for s in study_label_sets(study)}
+    return [known.get(s["name"], {"id": None, "method": ""}) | s for s in label_sets]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from evaluation.reports.cache import get_study_report
 from evaluation.reports.options import ReportOptions
 
@@ -10,6 +12,8 @@ def cross_study(studies, options: ReportOptions | None = None) -> list[dict]:
     """Per study and rater, the share of neuron labels judged correct, and agreement (IoU,
     kappa) with the human consensus at the neuron level."""
     rows = []
+    if options is not None:  # label sets belong to one study: each study's report takes all
+        options = replace(options, label_set=None)
     for study in studies:
         report = get_study_report(study, options)
         with_ref = {r["rater"]: r for r in report["neuron"]["by_layer"] if r["layer"] == "Overall"}

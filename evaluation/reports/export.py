@@ -155,6 +155,34 @@ def rater_rows(report: dict, level: str = "") -> tuple[list[str], list[list]]:
     return header, [[r[k] for k in header] for r in report["raters"]]
 
 
+def label_set_rows(report: dict, level: str = "") -> tuple[list[str], list[list]]:
+    """Each label set's share of labels judged correct, per rater and layer."""
+    header = ["label_set", "rater", "layer", "n", "share", "ci_low", "ci_high"]
+    rows = [
+        [s["name"], r["rater"], r["layer"], r["n"], r["rate"], *r["ci"]]
+        for s in report.get("label_sets", [])
+        for r in s["shares"]
+    ]
+    return header, rows
+
+
+COMPARISON_HEADER = [
+    "first", "second", "rater", "layer", "n", "first_share", "second_share", "difference",
+    "ci_low", "ci_high", "both_yes", "first_only", "second_only", "both_no", "mcnemar_p",
+]  # fmt: skip
+
+
+def label_set_comparison_rows(report: dict, level: str = "") -> tuple[list[str], list[list]]:
+    """Each pair of label sets' paired difference, per rater and layer."""
+    rows = [
+        [d[k] for k in COMPARISON_HEADER[:8]]
+        + list(d["ci"])
+        + [d[k] for k in COMPARISON_HEADER[10:]]
+        for d in report.get("label_set_comparison", [])
+    ]
+    return COMPARISON_HEADER, rows
+
+
 TABLES = {
     "raters": rater_rows,
     "pairwise": pairwise_rows,
@@ -166,6 +194,8 @@ TABLES = {
     "calibration-summary": calibration_summary_rows,
     "sanity": sanity_rows,
     "disputed": disputed_rows,
+    "label-sets": label_set_rows,
+    "label-set-comparison": label_set_comparison_rows,
 }
 
 

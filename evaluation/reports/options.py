@@ -29,6 +29,9 @@ class ReportOptions:
     # (AnnotationSettings.min_gold_accuracy), filled in by `with_study_defaults`.
     min_gold: float | None = None
     seed: int = 0  # of the bootstrap; not a query parameter
+    # One label set's labels only (its name or id; `label_sets.label_set_in_force` makes it
+    # the name); None: every label set of the study together.
+    label_set: str | None = None
 
     def check(self) -> None:
         check_rule(self.rule)
@@ -72,6 +75,7 @@ def check_report_options(params) -> ReportOptions:
         exclude=tuple(sorted(set(getlist("exclude")))),
         exclude_rater_ids=ids,
         min_gold=min_gold,
+        label_set=(params.get("label_set") or "").strip() or None,
     )
     options.check()
     return options

@@ -19,17 +19,19 @@ from evaluation.reports.read_arrays import VERDICTS, read_study_arrays
 def load_long_table(study: Study) -> pd.DataFrame:
     """Every judgment of the study's real and probe pairs, distractors left out.
 
-    Columns: rater_id, neuron, item (the pair), verdict, score, layer, role; verdict, layer
-    and role are categoricals. Neuron, layer and role come from the study's pairs and
-    neurons, read apart and joined in numpy.
+    Columns: rater_id, neuron, item (the pair), verdict, score, layer, role, label_set (its
+    name), unit; verdict, layer, role and label_set are categoricals. Neuron, layer, role,
+    label set and unit come from the study's pairs and neurons (one query each, beside the
+    judgments), joined in numpy.
     """
     arrays = read_study_arrays(study.pk)
     position = np.searchsorted(arrays.pair_ids, arrays.item)
     kept = position < len(arrays.pair_ids)
     kept[kept] = arrays.pair_ids[position[kept]] == arrays.item[kept]  # not a distractor
     neuron_ids = arrays.pair_neurons[position[kept]]
+    columns = ["id", "layer", "role", "label_set_id", "unit"]
     neurons = pd.DataFrame.from_records(
-        list(study.neurons.values_list("id", "layer", "role")), columns=["id", "layer", "role"]
+        list(study.neurons.values_list(*columns)), columns=columns
     ).set_index("id")
     neuron_rows = neurons.index.get_indexer(neuron_ids)
     return pd.DataFrame(
@@ -41,8 +43,17 @@ def load_long_table(study: Study) -> pd.DataFrame:
             "score": arrays.score[kept],
             "layer": _take_categorical(neurons["layer"], neuron_rows),
             "role": _take_categorical(neurons["role"], neuron_rows),
+            "label_set": _label_set_names(study, neurons["label_set_id"], neuron_rows),
+            "unit": neurons["unit"].to_numpy(dtype=np.int64)[neuron_rows],
         }
     )
+
+
+def _label_set_names(study: Study, ids: pd.Series, rows: np.ndarray) -> pd.Categorical:
+    """The label set of each row by name, the study's label sets in order as categories."""
+    found = list(study.label_sets.order_by("pk").values_list("id", "name"))
+    codes = pd.Index([i for i, _ in found]).get_indexer(ids.to_numpy())
+    return pd.Categorical.from_codes(codes[rows], categories=[name for _, name in found])
 
 
 def _take_categorical(values: pd.Series, rows: np.ndarray) -> pd.Categorical:
@@ -146,11 +157,17 @@ def annotation_spans(study: Study) -> list[dict]:
     ]
 
 
-def disputed_details(study: Study, report: dict, limit: int = 20) -> list[dict]:
-    """The most disputed neurons with their images and every rater's verdict, score, answer."""
+DISPUTED_PAGE = 20  # neurons the disagreement browser shows unless asked for more
+
+
+def disputed_details(study: Study, report: dict, limit: int = DISPUTED_PAGE) -> list[dict]:
+    """The most disputed neurons with their images and every rater's verdict, score, answer
+    (and the rater's short name, `display_names`)."""
     disputed = report["disputed"][:limit]
     ids = [d["neuron"] for d in disputed]
-    neurons = {n.pk: n for n in Neuron.objects.filter(study=study, pk__in=ids)}
+    short = report.get("display_names", {})
+    found = Neuron.objects.filter(study=study, pk__in=ids).select_related("label_set")
+    neurons = {n.pk: n for n in found}
     images = defaultdict(list)
     pairs = NeuronImage.objects.filter(neuron_id__in=ids, is_distractor=False).select_related(
         "image"
@@ -163,6 +180,7 @@ def disputed_details(study: Study, report: dict, limit: int = 20) -> list[dict]:
         verdicts[j.neuron_image_id].append(
             {
                 "rater": j.rater.name,
+                "short": short.get(j.rater.name, j.rater.name),
                 "kind": j.rater.kind,
                 "verdict": j.verdict,
                 "score": j.score,

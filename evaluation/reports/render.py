@@ -11,7 +11,9 @@ from annotate.models import Study
 from evaluation.agreement.pairwise import DEFINITIONS
 from evaluation.reports import export
 from evaluation.reports.cache import cached_timings, get_study_report
+from evaluation.reports.label_sets import study_label_sets
 from evaluation.reports.options import ReportOptions
+from evaluation.reports.read import DISPUTED_PAGE, disputed_details
 
 
 def study_report_context(study: Study, options: ReportOptions, report_key: str, query: str) -> dict:
@@ -21,6 +23,7 @@ def study_report_context(study: Study, options: ReportOptions, report_key: str, 
     heatmap = {
         level: {
             "raters": [r["name"] for r in report["raters"]],
+            "names": report.get("display_names", {}),
             "left_out": list(left_out),
             "pairs": {"Overall": report[level]["pairwise"]} | report[level]["pairwise_by_layer"],
         }
@@ -47,7 +50,67 @@ def study_report_context(study: Study, options: ReportOptions, report_key: str, 
             level: pivot_by_layer(report[level]["by_layer"], [*report["layers"], "Overall"])
             for level in export.LEVELS
         },
+        **label_set_context(study, report),
+        **disputed_link(report),
     }
+
+
+def label_set_context(study: Study, report: dict) -> dict:
+    """The label-set picker (studies with more than one) and the comparison tables."""
+    columns = [*report["layers"], "Overall"]
+    names = report.get("display_names", {})
+    shares = [
+        {
+            "name": s["name"],
+            "neurons": s["neurons"],
+            "rows": with_short_names(s["shares"], names, columns),
+        }
+        for s in report.get("label_sets", [])
+    ]
+    cells: dict[tuple, dict[str, dict]] = {}
+    for d in report.get("label_set_comparison", []):
+        cells.setdefault((d["first"], d["second"], d["rater"]), {})[d["layer"]] = d
+    comparison = [
+        {
+            "first": a,
+            "second": b,
+            "rater": r,
+            "short": names.get(r, r),
+            "cells": [v.get(c) for c in columns],
+        }
+        for (a, b, r), v in cells.items()
+    ]
+    label_sets = study_label_sets(study)
+    return {
+        "label_set_choices": label_sets if len(label_sets) > 1 else [],
+        "label_set_shares": shares,
+        "label_set_comparison": comparison,
+    }
+
+
+def disagreements_context(study: Study, options: ReportOptions, limit: int, query: str) -> dict:
+    """The disagreement browser's context: the `limit` most disputed neurons in detail."""
+    report = get_study_report(study, options)
+    neurons = disputed_details(study, report, limit)
+    return {
+        "study": study,
+        "neurons": neurons,
+        "listed": len(report["disputed"]),  # as many as the report lists (at most 50)
+        "options": options,
+        "query": query,
+        "several_label_sets": study.label_sets.count() > 1,
+    }
+
+
+def disputed_link(report: dict) -> dict:
+    """What the report's link to the disagreement browser says: as many neurons as the
+    browser then shows."""
+    return {"disputed_shown": min(len(report["disputed"]), DISPUTED_PAGE)}
+
+
+def with_short_names(rows: list[dict], names: dict[str, str], columns: list[str]) -> list[dict]:
+    """`pivot_by_layer` rows, each with its rater's short name."""
+    return [r | {"short": names.get(r["rater"], r["rater"])} for r in pivot_by_layer(rows, columns)]
 
 
 def pivot_by_layer(rows: list[dict], columns: list[str]) -> list[dict]:

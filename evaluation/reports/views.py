@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotate.models import Study
 from annotate.permissions import access_study, visible_studies
+from evaluation.agreement.figures import DISPUTED_LIMIT
 from evaluation.reports import export
 from evaluation.reports.cache import (
     cached_timings,
@@ -21,8 +22,12 @@ from evaluation.reports.cache import (
 )
 from evaluation.reports.cross_study import cross_study
 from evaluation.reports.options import check_report_options
-from evaluation.reports.read import disputed_details
-from evaluation.reports.render import cross_study_context, study_report_context
+from evaluation.reports.read import DISPUTED_PAGE
+from evaluation.reports.render import (
+    cross_study_context,
+    disagreements_context,
+    study_report_context,
+)
 from evaluation.sanity import do_create_sanity_probes
 
 
@@ -129,15 +134,12 @@ def study_judgments(request, study_id: int, fmt: str):
 def disagreements(request, study_id: int):
     study = access_study_report(request.user, study_id)
     try:
-        options = _options(request)
-        limit = min(max(int(request.GET.get("limit", 20)), 1), 50)
+        options = options_in_force(study, _options(request))
+        limit = min(max(int(request.GET.get("limit", DISPUTED_PAGE)), 1), DISPUTED_LIMIT)
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc))
-    report = get_study_report(study, options)
-    neurons = disputed_details(study, report, limit)
-    return render(
-        request, "reports/disagreements.html", {"study": study, "neurons": neurons, "limit": limit}
-    )
+    context = disagreements_context(study, options, limit, request.GET.urlencode())
+    return render(request, "reports/disagreements.html", context)
 
 
 @require_GET

@@ -26,33 +26,77 @@
     return `rgb(255,${c},${c})`;
   }
 
+  // The widths of `labels` as the SVG would draw them (measured in the page, so nothing is
+  // clipped whatever the names and fonts).
+  function textWidths(svg, box, labels) {
+    box.replaceChildren(svg);
+    return labels.map((label) => {
+      const probe = el("text", {}, label);
+      svg.appendChild(probe);
+      const width = probe.getComputedTextLength();
+      probe.remove();
+      return width;
+    });
+  }
+
+  // A bar of the colour scale from -1 to 1, with ticks, and the swatch for "no items".
+  function drawLegend(svg, x, y, metric) {
+    const g = el("g", { class: "legend" });
+    const w = 220, h = 12, steps = 40;
+    g.appendChild(el("text", { x: x, y: y - 4 }, `colour: ${metric}`));
+    for (let i = 0; i < steps; i++) {
+      const v = -1 + (2 * (i + 0.5)) / steps;
+      g.appendChild(el("rect", { x: x + (i * w) / steps, y: y, width: w / steps + 0.5, height: h, fill: colour(v) }));
+    }
+    g.appendChild(el("rect", { x: x, y: y, width: w, height: h, fill: "none", stroke: "#999" }));
+    [-1, -0.5, 0, 0.5, 1].forEach((v) => {
+      const tx = x + ((v + 1) / 2) * w;
+      g.appendChild(el("line", { x1: tx, y1: y + h, x2: tx, y2: y + h + 4, stroke: "#666" }));
+      g.appendChild(el("text", { x: tx, y: y + h + 16, "text-anchor": "middle", class: "tick" }, String(v)));
+    });
+    g.appendChild(el("rect", { x: x + w + 24, y: y, width: h, height: h, fill: colour(null), stroke: "#999" }));
+    g.appendChild(el("text", { x: x + w + 24 + h + 6, y: y + h - 1 }, "no items judged by both"));
+    svg.appendChild(g);
+  }
+
   function drawHeatmap(data, level, metric, layer) {
     const box = document.getElementById("heatmap");
     if (!box) return;
     const raters = data[level].raters;
+    const short = data[level].names || {};
     const leftOut = new Set(data[level].left_out || []);
-    // An annotator left out of the human consensus keeps its row and column, marked with †.
-    const name = (r) => (leftOut.has(r) ? `† ${r}` : r);
+    // Axes show short names (method, threshold, model); the full name is on hover. An
+    // annotator left out of the human consensus keeps its row and column, marked with †.
+    const name = (r) => (leftOut.has(r) ? `† ${short[r] || r}` : short[r] || r);
     const values = {};
     for (const p of data[level].pairs[layer] || []) {
       values[p.first + "\u0000" + p.second] = p;
       values[p.second + "\u0000" + p.first] = p;
     }
-    const cell = 46, left = 190, top = 150, n = raters.length;
-    const svg = el("svg", { width: left + n * cell + 130, height: top + n * cell + 10, role: "img" });
+    const cell = 46, n = raters.length;
+    const svg = el("svg", { role: "img" });
+    const longest = Math.max(0, ...textWidths(svg, box, raters.map(name)));
+    const slant = Math.SQRT1_2;  // column names are turned by 45 degrees
+    const left = Math.ceil(longest) + 14, top = Math.ceil(longest * slant) + 20;
+    const legendTop = top + n * cell + 30;
+    const width = Math.max(left + n * cell + longest * slant + 10, 520);
+    svg.setAttribute("width", Math.ceil(width));
+    svg.setAttribute("height", legendTop + 40);
     svg.appendChild(el("title", {}, `${metric} between every pair of raters, ${layer}`));
     raters.forEach((r, i) => {
-      const row = el("text", { x: left - 6, y: top + i * cell + cell / 2 + 4, "text-anchor": "end", class: leftOut.has(r) ? "left-out" : "" }, name(r));
-      const x = left + i * cell + cell / 2, y = top - 6;
-      const column = el("text", { x: x, y: y, transform: `rotate(-45 ${x} ${y})`, class: leftOut.has(r) ? "left-out" : "" }, name(r));
-      if (leftOut.has(r)) [row, column].forEach((t) => t.appendChild(el("title", {}, `${r}: left out of the human consensus`)));
+      const cls = leftOut.has(r) ? "rater left-out" : "rater";
+      const row = el("text", { x: left - 8, y: top + i * cell + cell / 2 + 4, "text-anchor": "end", class: cls }, name(r));
+      const x = left + i * cell + cell / 2 - 6, y = top - 6;
+      const column = el("text", { x: x, y: y, transform: `rotate(-45 ${x} ${y})`, class: cls }, name(r));
+      const full = leftOut.has(r) ? `${r}: left out of the human consensus` : r;
+      [row, column].forEach((t) => t.appendChild(el("title", {}, full)));
       svg.appendChild(row);
       svg.appendChild(column);
     });
     raters.forEach((a, i) => raters.forEach((b, j) => {
       const p = i === j ? null : values[a + "\u0000" + b];
       const v = i === j ? 1 : p ? p[metric] : null;
-      const g = el("g", {});
+      const g = el("g", { class: "cell" });
       g.appendChild(el("rect", { x: left + j * cell, y: top + i * cell, width: cell - 2, height: cell - 2, fill: i === j ? "#f3f3f3" : colour(v) }));
       if (i !== j) {
         g.appendChild(el("text", { x: left + j * cell + cell / 2 - 1, y: top + i * cell + cell / 2 + 4, "text-anchor": "middle" }, v === null ? "–" : v.toFixed(2)));
@@ -61,7 +105,7 @@
       }
       svg.appendChild(g);
     }));
-    box.replaceChildren(svg);
+    drawLegend(svg, left, legendTop, metric);
   }
 
   // At most six round ticks (steps of 1, 2 or 5 times a power of ten) inside [lo, hi].

@@ -75,8 +75,8 @@ def test_an_annotator_left_out_is_marked_in_the_raters_table_and_the_heatmap(rep
     assert "left out of the consensus" in bob.inner_text()
     assert "left out of the consensus" not in raters.locator("tr", has_text="alice").inner_text()
     heatmap = report_page.locator("#heatmap svg")
-    assert _texts(heatmap.locator("text.left-out")) == ["† bob", "† bob"]
-    assert "† alice" not in heatmap.text_content()
+    assert _texts(heatmap.locator("text.left-out")) == ["† human: bob", "† human: bob"]
+    assert "† human: alice" not in heatmap.text_content()
     note = report_page.locator("#heatmap-left-out").inner_text()
     assert "bob (gold accuracy 0.000 on 1 known pair is under the bar of 0.7)" in note
     assert "still compared with every rater" in note
