@@ -3,13 +3,15 @@ from django.contrib.auth.decorators import login_required, user_passes_test
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from annotate.forms import StudyImportForm
+from annotate.forms import SampleProbeImagesForm, StudyImportForm
 from annotate.importers import ImportFailed
 from annotate.importers.upload import do_import_study_upload
-from annotate.models import Neuron, NeuronImage
+from annotate.models import TOP_K, Neuron, NeuronImage
 from annotate.paging import LayerOrderedNeurons
 from annotate.permissions import access_study, visible_studies
+from annotate.sampling import SamplingError, do_sample_probe_images
 from annotate.study_cards import neuron_cards
 
 NEURONS_PER_PAGE = 48
@@ -38,9 +40,7 @@ def study_detail(request, study_id: int):
     neurons = study.neurons.filter(role=Neuron.Role.REAL).prefetch_related(
         Prefetch(
             "images",
-            queryset=NeuronImage.objects.filter(is_distractor=False)
-            .select_related("image")
-            .order_by("rank"),
+            queryset=NeuronImage.objects.filter(TOP_K).select_related("image").order_by("rank"),
         )
     )
     if layer:
@@ -52,7 +52,13 @@ def study_detail(request, study_id: int):
     return render(
         request,
         "annotate/study_detail.html",
-        {"study": study, "neurons": neuron_cards(page.object_list), "page": page, "layer": layer},
+        {
+            "study": study,
+            "neurons": neuron_cards(page.object_list),
+            "page": page,
+            "layer": layer,
+            "sample_form": SampleProbeImagesForm() if study.probe_set_id else None,
+        },  # fmt: skip
     )
 
 
@@ -70,3 +76,22 @@ def study_import(request):
                 messages.success(request, report.summary())
             return redirect("study-detail", study.pk)
     return render(request, "annotate/import.html", {"form": form, "problems": problems})
+
+
+@require_POST
+@login_required
+def study_sample_probe_images(request, study_id: int):
+    """Staff: draw images from the probe set beyond each neuron's top-k; back to the study."""
+    study = access_study(request.user, study_id, manage=True)
+    form = SampleProbeImagesForm(request.POST)
+    if not form.is_valid():
+        problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        messages.error(request, f"Sampling refused, nothing was changed: {problems}")
+    else:
+        try:
+            report = do_sample_probe_images(study, form.design())
+        except SamplingError as exc:
+            messages.error(request, f"Sampling refused, nothing was changed: {exc}")
+        else:
+            messages.success(request, f"Sampled ({form.design().label}): {report.summary()}")
+    return redirect("study-detail", study.pk)

@@ -200,9 +200,7 @@ def _ensure_neurons(study: Study, layer: str, n_units: int) -> tuple[dict[int, i
 
     def existing() -> dict[int, int]:
         return dict(
-            Neuron.objects.filter(
-                study=study, layer=layer, role=Neuron.Role.REAL, unit__lt=n_units
-            )
+            Neuron.objects.filter(study=study, layer=layer, role=Neuron.Role.REAL, unit__lt=n_units)
             .values_list("pk", "unit")
             .iterator(chunk_size=20000)
         )
@@ -227,12 +225,14 @@ def _plan(neurons: dict[int, int], tops: list[Top], file: str) -> dict[int, Top]
 
     current: dict[int, Top] = {}
     distractors: dict[int, set[int]] = {}
-    for neuron_id, image, activation, is_distractor in (
+    for neuron_id, image, activation, is_distractor, is_sampled in (
         NeuronImage.objects.filter(neuron_id__in=list(neurons))
         .order_by("neuron_id", "rank")
-        .values_list("neuron_id", "image_id", "activation", "is_distractor")
+        .values_list("neuron_id", "image_id", "activation", "is_distractor", "is_sampled")
         .iterator(chunk_size=20000)
     ):
+        if is_sampled:  # drawn from the rest: replaced with the top, never compared with it
+            continue
         if is_distractor:
             distractors.setdefault(neuron_id, set()).add(image)
         else:

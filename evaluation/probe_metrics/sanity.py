@@ -14,8 +14,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .cutoff import DEFAULT_ALPHA, concept_mask
-from .dense import probe_metrics
+from .dense import ActivationSummary, probe_metrics
 from .formulas import METRIC_NAMES, METRIC_RANGE
+from .weighted import estimate_probe_metrics
 
 EPSILON = 0.001
 PASS_SHARE = 0.9
@@ -104,3 +105,47 @@ def run_sanity_tests(
     rng = np.random.default_rng(seed)
     activations, concepts = known_concept_neurons(n_images, n_neurons, rng)
     return sanity_table(activations, concepts, alpha, seed=seed + 1)
+
+
+def sampled_sanity_table(
+    summary: ActivationSummary,
+    activations: np.ndarray,
+    ratings: np.ndarray,
+    inclusion: np.ndarray,
+    seed: int = 0,
+    epsilon: float = EPSILON,
+) -> tuple[list[SanityRow], int]:
+    """Both tests on a rater's own sampled ratings (arrays as `estimate_probe_metrics`
+    takes them), the rated label taken as each neuron's true concept: the perturbations
+    act on the rated images (a perturbation of the whole vector, seen through the sample),
+    and the extra-labels rate is the inclusion-weighted estimate of the positive share of
+    the whole probe set. Columns with no rated positive have nothing to perturb and are
+    left out. Returns the rows and how many columns were tested."""
+    rated = ~np.isnan(ratings)
+    kept = (rated & concept_mask(np.nan_to_num(ratings))).any(axis=0)
+    summary, activations, ratings, inclusion, rated = (
+        summary.take(kept), activations[:, kept], ratings[:, kept], inclusion[:, kept],
+        rated[:, kept],
+    )  # fmt: skip
+    rows = []
+    if not kept.any():
+        return rows, 0
+    rng = np.random.default_rng(seed)
+    weights = np.where(rated, 1.0 / np.where(rated, inclusion, 1.0), 0.0)
+    positive = rated & concept_mask(np.nan_to_num(ratings))
+    rate = np.minimum((weights * positive).sum(axis=0) / summary.n_images, 1.0)
+    flip = np.divide(rate, 1 - rate, out=np.ones_like(rate), where=rate < 1)
+    added = rated & ~positive & (rng.random(ratings.shape) < flip)
+    perturbed = {
+        "missing": missing_labels(ratings, rng),
+        "extra": np.where(added, 1.0, ratings),
+    }
+    base = estimate_probe_metrics(summary, activations, ratings, inclusion)
+    after = {
+        k: estimate_probe_metrics(summary, activations, v, inclusion) for k, v in perturbed.items()
+    }
+    for name in METRIC_NAMES:
+        miss = _share_fallen(base[name], after["missing"][name], name, epsilon)
+        more = _share_fallen(base[name], after["extra"][name], name, epsilon)
+        rows.append(SanityRow(name, miss > PASS_SHARE, more > PASS_SHARE, miss, more))
+    return rows, int(kept.sum())

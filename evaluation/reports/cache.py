@@ -10,6 +10,7 @@ What the key is made of (`report_cache_key`):
   study's report compute afresh (cheap to read; a per-study count cost seconds);
 - the options are those in force, the study's gold bar filled in, so changing
   AnnotationSettings.min_gold_accuracy changes the key of the default report;
+- the study's `probe_alpha`, the cut of the whole-probe section;
 - not in the key: gold answers, distractor images, neurons and layers, rater names. Changing
   those without writing a judgment keeps the cached report until CACHE_SECONDS pass.
 
@@ -35,7 +36,7 @@ from evaluation.reports.read import (
 )
 
 CACHE_SECONDS = 24 * 3600
-CACHE_VERSION = 4  # bump whenever the report's shape changes: cached reports of the old shape
+CACHE_VERSION = 5  # bump whenever the report's shape changes: cached reports of the old shape
 
 
 def options_in_force(study: Study, options: ReportOptions | None = None) -> ReportOptions:
@@ -56,7 +57,7 @@ def study_gold_bar(study: Study) -> float:
 def cache_key(study: Study, options: ReportOptions, fingerprint: str) -> str:
     """The key for options already in force (see `options_in_force`)."""
     digest = hashlib.sha256(json.dumps(options.as_dict(), sort_keys=True).encode()).hexdigest()
-    return f"report:v{CACHE_VERSION}:{study.pk}:{fingerprint}:{digest[:16]}"
+    return f"report:v{CACHE_VERSION}:{study.pk}:a{study.probe_alpha!r}:{fingerprint}:{digest[:16]}"
 
 
 def report_cache_key(study: Study, options: ReportOptions | None = None) -> str:

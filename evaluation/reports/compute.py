@@ -10,6 +10,7 @@ from annotate.models import Study
 from evaluation.agreement.figures import agreement_figures
 from evaluation.models import Rater
 from evaluation.reports.options import ReportOptions
+from evaluation.reports.probe_set import probe_set_section
 from evaluation.reports.read import gold_by_name, load_long_table, study_raters
 
 
@@ -60,4 +61,9 @@ def compute_study_report(study: Study, options: ReportOptions) -> dict:
         layer_order=list(study.layers),
         rater_order=[r.name for r in raters.values()],
     )
-    return {"options": options.as_dict(), "left_out": excluded} | figures.to_dict()
+    probe_set = probe_set_section(study, options, {r["rater"] for r in excluded})
+    return (
+        {"options": options.as_dict(), "left_out": excluded}
+        | figures.to_dict()
+        | {"probe_set": probe_set}
+    )
