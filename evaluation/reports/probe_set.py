@@ -3,10 +3,11 @@ probe set from its ratings of the top-k and the sampled images (`annotate.sampli
 
 Per (rater, neuron) column, each rated image counts 1 / its inclusion probability (top-k
 images 1: they are always rated), and a picture found at m rows of the probe set counts for
-m rows. A column is estimated when the rater gave a yes or no on at least one of the
-neuron's sampled images; its other unanswered images are left out. Verdicts are the
-concept values: yes 1, no 0. The activation cut is the study's `probe_alpha`. The maths is
-`evaluation.probe_metrics`; this module only reads and arranges.
+m rows; the estimates are post-stratified on A (`estimate_probe_metrics`), which the
+activations give for every image. A column is estimated when the rater gave a yes or no
+on at least one of the neuron's sampled images; its other unanswered images are left out.
+Verdicts are the concept values: yes 1, no 0. The activation cut is the study's
+`probe_alpha`. The maths is `evaluation.probe_metrics`; this module reads and arranges.
 """
 
 from __future__ import annotations
@@ -169,7 +170,7 @@ def _estimates(columns, neurons, summaries, alpha: float) -> dict[int, list[Esti
             int(stats[0][0]), alpha, *(np.array([s[i] for s in stats]) for i in range(1, 5))
         )
         arrays = (summary, *(_slots(cols, name) for name in ("activation", "rating", "inclusion")))
-        metrics = estimate_probe_metrics(*arrays)
+        metrics = estimate_probe_metrics(*arrays, post_stratify=True)
         top_k = np.array([np.mean(c.top_k_yes) if c.top_k_yes else np.nan for c in cols])
         out[rater].append(Estimates([c.neuron for c in cols], metrics, top_k, arrays))
     return out
@@ -243,7 +244,7 @@ def _sanity(estimates, raters, neurons, options: ReportOptions) -> list[dict]:
             summary, acts, ratings, inclusion = est.arrays
             table, n = sampled_sanity_table(
                 summary.take(real), acts[:, real], ratings[:, real], inclusion[:, real],
-                seed=options.seed,
+                post_stratify=True,
             )  # fmt: skip
             tested += n
             for row in table:
