@@ -132,6 +132,11 @@ def test_the_top_k_section_and_report_json_show_both(annotated, client, staff):
     pairs = {r["name"]: r["items"] for r in document["raters"] if r["name"] in RATERS}
     assert pairs == {name: 2 * UNITS * 5 for name in RATERS}
     assert np.isfinite(document["probe_set"]["rows"][0]["f1"]["mean"])
+    export = client.get(reverse("study-report-judgments", args=[annotated.pk, "json"]))
+    records = json.loads(b"".join(export.streaming_content))
+    sampled = [r for r in records if r["is_sampled"]]
+    assert sampled and all(0 < r["inclusion_probability"] <= 1 for r in sampled)
+    assert all(r["inclusion_probability"] is None for r in records if not r["is_sampled"])
 
 
 def test_the_generic_label_set_gets_no_extra_neurons(annotated):
