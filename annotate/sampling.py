@@ -23,11 +23,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Q
 
 from annotate.annotation.members import settings_for
 from annotate.importers.copy import copy_rows
-from annotate.models import LayerActivations, Neuron, NeuronImage, ProbeSetImage, Study, Unit
+from annotate.models import (
+    Assignment,
+    LayerActivations,
+    Neuron,
+    NeuronImage,
+    ProbeSetImage,
+    Study,
+)
 from evaluation.probe_metrics.sampling import SampleDesign, draw_sample
 
 SAMPLED_ROLES = (Neuron.Role.REAL, Neuron.Role.GENERIC_LABEL, Neuron.Role.SHUFFLED_LABEL)
@@ -125,7 +131,7 @@ def _pictures(probe_set_id: int) -> Pictures:
 def _plan_layer(study, layer: LayerActivations, pictures, design, report) -> list[tuple]:
     neurons = _neurons_by_unit(study, layer)
     images = _images_by_neuron([pk for unit in neurons.values() for pk in unit])
-    started = _started(study, [pk for unit in neurons.values() for pk in unit])
+    started = _started([pk for unit in neurons.values() for pk in unit])
     rows: list[tuple] = []
     problems: list[str] = []
     for unit, members in sorted(neurons.items()):
@@ -183,11 +189,11 @@ def _images_by_neuron(ids: list[int]) -> dict[int, dict]:
     return found
 
 
-def _started(study: Study, ids: list[int]) -> set[int]:
-    started = Unit.objects.filter(study=study, neuron_id__in=ids).filter(
-        Q(claimed__gt=0) | Q(done__gt=0)
-    )
-    return set(started.values_list("neuron_id", flat=True))
+def _started(ids: list[int]) -> set[int]:
+    """Neurons leased to an annotator at any time: a gold lease moves no counter, and a
+    late answer to an expired lease is still taken, so the leases themselves are asked."""
+    leased = Assignment.objects.filter(unit_id__in=ids).values_list("unit_id", flat=True)
+    return set(leased.distinct())
 
 
 def _draw_unit(layer, unit: int, pictures: Pictures, top: set[int], design) -> list[tuple]:

@@ -167,3 +167,17 @@ def test_reimporting_the_same_activations_keeps_the_sample(study, tmp_path):
     call_command("import_activations", str(tmp_path / "layer4.pt"), study=study.name,
                  probe_set="probe", layer="layer4")  # fmt: skip
     assert sampled_rows(study) == before and before
+
+
+def test_a_leased_gold_unit_is_left_alone_too(study, staff, annotators):
+    from annotate.annotation.assignment import claim_gold_unit
+
+    AnnotationSettings.objects.create(study=study, gold_rate=0)
+    do_join_study(annotators["alice"], do_create_invite(study, staff))
+    do_make_gold_units(study, {("layer4", 2): True})
+    assert claim_gold_unit(annotators["alice"], study)  # moves no counter
+    gold = Unit.objects.get(study=study, is_gold=True)
+    assert (gold.claimed, gold.done) == (0, 0)
+    report = do_sample_probe_images(study, SampleDesign(**DESIGN))
+    assert report.started == 1
+    assert not NeuronImage.objects.filter(neuron_id=gold.pk, is_sampled=True).exists()
