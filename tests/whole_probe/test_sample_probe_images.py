@@ -181,3 +181,28 @@ def test_a_leased_gold_unit_is_left_alone_too(study, staff, annotators):
     report = do_sample_probe_images(study, SampleDesign(**DESIGN))
     assert report.started == 1
     assert not NeuronImage.objects.filter(neuron_id=gold.pk, is_sampled=True).exists()
+
+
+def test_new_activations_drop_the_sample_unless_it_was_judged(study, tmp_path):
+    import torch
+
+    from evaluation.models import Judgment, Rater
+
+    sample(study)
+    other = tmp_path / "other.pt"  # the same top images, other values: other strata
+    acts = torch.load(tmp_path / "layer4.pt")
+    torch.save(acts + torch.where(acts > 2, 0.0, torch.rand(acts.shape)), other)
+    pair = NeuronImage.objects.filter(neuron__study=study, is_sampled=True).first()
+    rater = Rater.objects.create(name="clip", kind=Rater.Kind.OPENCLIP_ES)
+    judgment = Judgment.objects.create(rater=rater, neuron_image=pair, verdict="no")
+    before = sampled_rows(study)
+    with pytest.raises(CommandError, match="judgments rest on images sampled"):
+        call_command("import_activations", str(other), study=study.name, probe_set="probe",
+                     layer="layer4")  # fmt: skip
+    assert sampled_rows(study) == before
+    judgment.delete()
+    call_command("import_activations", str(other), study=study.name, probe_set="probe",
+                 layer="layer4")  # fmt: skip
+    assert sampled_rows(study) == []
+    sample(study)
+    assert sampled_rows(study) and sampled_rows(study) != before
