@@ -65,7 +65,7 @@ def probe_set_section(study: Study, options: ReportOptions, left_out: set[str]) 
     summaries = _summaries(study, neurons)
     estimates = _estimates(columns, neurons, summaries, study.probe_alpha)
     section["rows"] = _rows(estimates, raters, neurons, options, left_out)
-    section["sanity"] = _sanity(estimates, raters, neurons, options)
+    section["sanity"] = _sanity(estimates, raters, neurons)
     return section
 
 
@@ -216,7 +216,7 @@ def _rows(estimates, raters, neurons, options: ReportOptions, left_out: set[str]
                     "rater": rater.name, "kind": rater.kind, "left_out": rater.name in left_out,
                     "label_set": label_set, "role": role, "layer": layer,
                     "n": cis["recall"].n_columns,
-                } | {name: _ci(ci) for name, ci in cis.items()}
+                } | {name: _ci(ci, options.n_boot > 0) for name, ci in cis.items()}
             )  # fmt: skip
     order = {name: i for i, name in enumerate(r.name for r in raters.values())}
     return sorted(
@@ -225,11 +225,15 @@ def _rows(estimates, raters, neurons, options: ReportOptions, left_out: set[str]
     )  # fmt: skip
 
 
-def _ci(ci) -> dict:
-    return {"mean": ci.mean, "low": ci.low, "high": ci.high} if ci.n_columns else None
+def _ci(ci, interval: bool) -> dict | None:
+    """Mean and interval (None without resamples, as the top-k figures leave theirs out)."""
+    if not ci.n_columns:
+        return None
+    low, high = (ci.low, ci.high) if interval else (None, None)
+    return {"mean": ci.mean, "low": low, "high": high}
 
 
-def _sanity(estimates, raters, neurons, options: ReportOptions) -> list[dict]:
+def _sanity(estimates, raters, neurons) -> list[dict]:
     """The missing- and extra-labels tests on each rater's own ratings of real neurons,
     per layer pooled into one share per metric; a figure is trusted when its metric passes
     both here."""
