@@ -57,7 +57,7 @@ class ProbeImageAdmin(admin.ModelAdmin):
 
 @admin.register(NeuronImage)
 class NeuronImageAdmin(admin.ModelAdmin):
-    list_display = ["neuron", "rank", "image", "activation", "is_distractor"]
-    list_filter = ["is_distractor"]
+    list_display = ["neuron", "rank", "image", "activation", "is_distractor", "is_sampled"]
+    list_filter = ["is_distractor", "is_sampled"]
     list_select_related = ["neuron", "image"]
     raw_id_fields = ["neuron", "image"]

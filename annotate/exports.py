@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from annotate.models import Neuron, NeuronImage, Study
+from annotate.models import TOP_K, Neuron, NeuronImage, Study
 
 
 def _number(value: float | None) -> str:
@@ -31,8 +31,8 @@ def image_rows(study: Study) -> Iterator[tuple]:
             neuron__study=study,
             neuron__role=Neuron.Role.REAL,
             neuron__label_set_id=first_set,
-            is_distractor=False,
         )
+        .filter(TOP_K)
         .order_by("neuron__layer", "neuron__unit", "rank")
         .values_list("neuron__layer", "neuron__unit", "rank", "image__sha256", "activation")
     )

@@ -191,3 +191,15 @@ class StudyAddForm(UploadForm):
             manifest=data.get("manifest"),
             images=data.get("images"),
         )
+class SampleProbeImagesForm(forms.Form):
+    """Images drawn from the probe set beyond each neuron's top-k (annotate.sampling)."""
+
+    random = forms.IntegerField(min_value=0, max_value=10_000, initial=20, label="Uniform (M)")
+    strata = forms.IntegerField(min_value=0, max_value=30, initial=8, label="Strata (Q)")
+    per_stratum = forms.IntegerField(min_value=1, max_value=1000, initial=2)
+    seed = forms.IntegerField(min_value=0, initial=0)
+
+    def design(self):
+        from evaluation.probe_metrics.sampling import SampleDesign
+
+        return SampleDesign(**{name: self.cleaned_data[name] for name in self.fields})

@@ -60,6 +60,11 @@ class Study(models.Model):
         "ProbeSet", null=True, blank=True, on_delete=models.PROTECT, related_name="studies",
         help_text="The ordered images its activations were computed on",
     )  # fmt: skip
+    probe_alpha = models.FloatField(
+        default=0.005,
+        db_default=0.005,
+        help_text="Whole-probe metrics: top fraction of images by activation",
+    )
     created = models.DateTimeField(auto_now_add=True)
     archived_at = models.DateTimeField(
         null=True, blank=True, help_text="Set instead of deleting a study with human judgments"
@@ -77,6 +82,9 @@ class Study(models.Model):
             models.CheckConstraint(
                 condition=Q(question_type__in=["pair_yes_no", "label_rating", "best_of"]),
                 name="study_question_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(probe_alpha__gt=0, probe_alpha__lte=1), name="study_probe_alpha_range"
             ),
         ]
 
@@ -216,6 +224,9 @@ class NeuronImage(models.Model):
 
     A distractor is an image from an unrelated neuron shown with this neuron's label as a
     known "no"; it is ranked after the real top-k and left out of agreement figures.
+    A sampled image was drawn from the rest of the probe set (`annotate.sampling`) with a
+    known inclusion probability; ranked after the top-k too, it is left out of the top-k
+    figures and feeds the whole-probe metrics. Annotators are never told which is which.
     """
 
     neuron = models.ForeignKey(Neuron, on_delete=models.CASCADE, related_name="images")
@@ -223,10 +234,32 @@ class NeuronImage(models.Model):
     rank = models.PositiveSmallIntegerField()
     activation = models.FloatField(null=True, blank=True)
     is_distractor = models.BooleanField(default=False)
+    # Database defaults too: raw INSERTs and COPY writers that predate sampling omit these.
+    is_sampled = models.BooleanField(default=False, db_default=False)
+    inclusion_probability = models.FloatField(
+        null=True, blank=True, help_text="Of a sampled image: the chance its design drew it"
+    )
+    sample_design = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Of a sampled image: the design that drew it",
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["neuron", "rank"], name="neuronimage_unique_rank"),
+            models.CheckConstraint(
+                condition=Q(is_sampled=False, inclusion_probability__isnull=True)
+                | Q(
+                    is_sampled=True,
+                    is_distractor=False,
+                    inclusion_probability__gt=0,
+                    inclusion_probability__lte=1,
+                ),
+                name="neuronimage_sampled_has_probability",
+            ),
             models.UniqueConstraint(fields=["neuron", "image"], name="neuronimage_unique_image"),
             models.CheckConstraint(condition=Q(rank__gte=1), name="neuronimage_rank_positive"),
         ]
@@ -234,6 +267,10 @@ class NeuronImage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.neuron_id}#{self.rank}"
+
+
+# The neuron's own top-k images: neither distractors nor images sampled from the probe set.
+TOP_K = Q(is_distractor=False, is_sampled=False)
 
 
 # --- Probe sets and activations ------------------------------------------------------------

@@ -6,15 +6,17 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import redirect, render
 from django.utils.datastructures import MultiValueDict
+from django.views.decorators.http import require_POST
 
-from annotate.forms import StudyAddForm, StudyImportForm
+from annotate.forms import SampleProbeImagesForm, StudyAddForm, StudyImportForm
 from annotate.importers import ImportFailed
 from annotate.importers.upload import do_import_into_study, do_import_study_upload
 from annotate.kept_uploads import access_kept_uploads, do_keep_uploads
-from annotate.models import Neuron, NeuronImage
+from annotate.models import TOP_K, Neuron, NeuronImage
 from annotate.ownership import role_among, study_members
 from annotate.paging import LayerOrderedNeurons
 from annotate.permissions import access_study, visible_studies
+from annotate.sampling import SamplingError, do_sample_probe_images
 from annotate.study_cards import neuron_cards
 from evaluation.forms import StartRunForm
 
@@ -44,9 +46,7 @@ def study_detail(request, study_id: int):
     neurons = study.neurons.filter(role=Neuron.Role.REAL).prefetch_related(
         Prefetch(
             "images",
-            queryset=NeuronImage.objects.filter(is_distractor=False)
-            .select_related("image")
-            .order_by("rank"),
+            queryset=NeuronImage.objects.filter(TOP_K).select_related("image").order_by("rank"),
         )
     )
     if layer:
@@ -69,6 +69,7 @@ def study_detail(request, study_id: int):
             "members": members,
             "my_role": my_role,
             "can_manage": my_role in ("owner", "manager", "superuser"),
+            "sample_form": SampleProbeImagesForm() if study.probe_set_id else None,
         },
     )
 
@@ -149,3 +150,22 @@ def _handle_upload(request, form_class, do_import, template, context, kept):
             "kept_token": kept.signed(request.user) if kept is not None else "",
         },
     )
+
+
+@require_POST
+@login_required
+def study_sample_probe_images(request, study_id: int):
+    """Staff: draw images from the probe set beyond each neuron's top-k; back to the study."""
+    study = access_study(request.user, study_id, need="manage")
+    form = SampleProbeImagesForm(request.POST)
+    if not form.is_valid():
+        problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        messages.error(request, f"Sampling refused, nothing was changed: {problems}")
+    else:
+        try:
+            report = do_sample_probe_images(study, form.design())
+        except SamplingError as exc:
+            messages.error(request, f"Sampling refused, nothing was changed: {exc}")
+        else:
+            messages.success(request, f"Sampled ({form.design().label}): {report.summary()}")
+    return redirect("study-detail", study.pk)

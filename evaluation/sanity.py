@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from annotate.models import Neuron, NeuronImage, Study
+from annotate.models import TOP_K, Neuron, NeuronImage, Study
 
 GENERIC_LABELS = ("objects", "things")
 Role = Neuron.Role
@@ -35,9 +35,7 @@ def check_per_layer(per_layer: int) -> None:
 
 def _images(neuron: Neuron) -> list[tuple[int, int, float | None]]:
     return list(
-        neuron.images.filter(is_distractor=False)
-        .order_by("rank")
-        .values_list("image_id", "rank", "activation")
+        neuron.images.filter(TOP_K).order_by("rank").values_list("image_id", "rank", "activation")
     )
 
 

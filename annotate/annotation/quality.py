@@ -12,7 +12,7 @@ from django.db.models import Case, Count, F, Max, Q, Value, When
 
 from annotate.annotation.members import settings_for
 from annotate.annotation.units import do_sync_units
-from annotate.models import GoldAnswer, Neuron, NeuronImage, Study, Unit
+from annotate.models import TOP_K, GoldAnswer, Neuron, NeuronImage, Study, Unit
 from evaluation.models import Judgment, Rater, Verdict
 
 
@@ -94,7 +94,7 @@ def do_make_gold_units(study: Study, answers: Mapping) -> int:
     do_sync_units(study)
     with transaction.atomic():
         for neuron, answer in plan:
-            for ni in neuron.images.filter(is_distractor=False):
+            for ni in neuron.images.filter(TOP_K):
                 verdict = answer.get(ni.rank) if isinstance(answer, dict) else answer
                 if verdict is None:
                     raise GoldError(f"No gold answer for {neuron} image rank {ni.rank}.")
@@ -122,7 +122,7 @@ def do_add_distractors(study: Study, share: float, seed: int = 0) -> int:
     chosen = rng.sample(candidates, round(share * len(candidates)))
     pool = list(
         NeuronImage.objects.filter(
-            neuron__study=study, neuron__role=Neuron.Role.REAL, is_distractor=False
+            TOP_K, neuron__study=study, neuron__role=Neuron.Role.REAL
         ).values_list("neuron_id", "neuron__label", "image_id")
     )
     added = 0

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from annotate.api import imports
 from annotate.api.filters import NeuronFilter, StudyFilter
 from annotate.api.permissions import IsStaff, StaffWritesOthersRead
+from annotate.api.sampling import SampleProbeImagesSerializer, SampleReportSerializer
 from annotate.api.serializers import (
     ConceptSetDetailSerializer,
     ConceptSetImportSerializer,
@@ -38,6 +39,7 @@ from annotate.ownership import (
     study_members,
 )
 from annotate.permissions import access_study, visible_studies
+from annotate.sampling import SamplingError, do_sample_probe_images
 
 # The level of access_study each action of a study needs.
 STUDY_NEEDS = {"retrieve": "see", "update": "manage", "partial_update": "manage", "destroy": "own"}
@@ -201,6 +203,30 @@ class StudyViewSet(viewsets.ModelViewSet):
         form.is_valid(raise_exception=True)
         data = form.validated_data
         return imports.respond(imports.import_images, study, data["manifest"], data["images"])
+
+    @extend_schema(
+        request=SampleProbeImagesSerializer,
+        responses={200: SampleReportSerializer, 400: ImportFailedSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="sample-probe-images",
+        permission_classes=[IsStaff],
+    )
+    def sample_probe_images(self, request, pk=None):
+        """Draw images from the study's probe set beyond each neuron's top-k (M uniform from
+        the rest, per_stratum from each of Q halving activation strata), each with its
+        inclusion probability; the same design again changes nothing."""
+        study = access_study(request.user, pk, need="manage")
+        form = SampleProbeImagesSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            report = do_sample_probe_images(study, form.design())
+        except SamplingError as exc:
+            detail = f"Sampling refused, nothing was changed: {exc}"
+            return Response({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(report.as_dict())
 
 
 class ConceptSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -173,6 +173,7 @@ def _store(study, probe_set, layer: str, result: Pass, file: str, placed: list[s
     report = ImportReport("neuron", file, rows=result.shape[0])
     neurons, created = _ensure_neurons(study, layer, result.shape[0])
     changed = _plan(neurons, result.tops, file)
+    _drop_stale_samples(study, layer, list(neurons), result.sha256, file)
     report.created = len({neurons[pk] for pk in created})
     report.updated = len({neurons[pk] for pk in changed.keys() - created})
     report.unchanged = result.shape[0] - report.created - report.updated
@@ -200,9 +201,7 @@ def _ensure_neurons(study: Study, layer: str, n_units: int) -> tuple[dict[int, i
 
     def existing() -> dict[int, int]:
         return dict(
-            Neuron.objects.filter(
-                study=study, layer=layer, role=Neuron.Role.REAL, unit__lt=n_units
-            )
+            Neuron.objects.filter(study=study, layer=layer, role=Neuron.Role.REAL, unit__lt=n_units)
             .values_list("pk", "unit")
             .iterator(chunk_size=20000)
         )
@@ -227,12 +226,14 @@ def _plan(neurons: dict[int, int], tops: list[Top], file: str) -> dict[int, Top]
 
     current: dict[int, Top] = {}
     distractors: dict[int, set[int]] = {}
-    for neuron_id, image, activation, is_distractor in (
+    for neuron_id, image, activation, is_distractor, is_sampled in (
         NeuronImage.objects.filter(neuron_id__in=list(neurons))
         .order_by("neuron_id", "rank")
-        .values_list("neuron_id", "image_id", "activation", "is_distractor")
+        .values_list("neuron_id", "image_id", "activation", "is_distractor", "is_sampled")
         .iterator(chunk_size=20000)
     ):
+        if is_sampled:  # drawn from the rest: replaced with the top, never compared with it
+            continue
         if is_distractor:
             distractors.setdefault(neuron_id, set()).add(image)
         else:
@@ -260,6 +261,24 @@ def _plan(neurons: dict[int, int], tops: list[Top], file: str) -> dict[int, Top]
         )  # fmt: skip
     problems.raise_if_any()
     return changed
+
+
+def _drop_stale_samples(study, layer: str, neuron_ids: list[int], sha256: str, file) -> None:
+    """Images sampled from the rest of the probe set were drawn with the layer's old
+    activations: with new ones their inclusion probabilities are wrong, so they go (to be
+    drawn again), unless judgments rest on them."""
+    from evaluation.models import Judgment
+
+    row = LayerActivations.objects.filter(study=study, layer=layer).first()
+    if row is None or row.sha256 == sha256:
+        return
+    stale = NeuronImage.objects.filter(neuron_id__in=neuron_ids, is_sampled=True)
+    if Judgment.objects.filter(neuron_image__in=stale).exists():
+        raise fail(
+            file, "judgments rest on images sampled with this layer's current activations; "
+            "import the new ones into a new study",
+        )  # fmt: skip
+    stale.delete()
 
 
 def _save_activations(study, probe_set, layer, result: Pass, file, report, placed) -> None:

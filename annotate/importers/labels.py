@@ -113,7 +113,8 @@ def do_share_images(labels: LabelSet) -> int:
               ON other.study_id = mine.study_id AND other.layer = mine.layer
              AND other.unit = mine.unit AND other.role = 'real'
              AND other.label_set_id <> mine.label_set_id
-            JOIN annotate_neuronimage ni ON ni.neuron_id = other.id AND NOT ni.is_distractor
+            JOIN annotate_neuronimage ni ON ni.neuron_id = other.id
+             AND NOT ni.is_distractor AND NOT ni.is_sampled
             WHERE mine.label_set_id = %s AND mine.role = 'real'
               AND NOT EXISTS (SELECT 1 FROM annotate_neuronimage x WHERE x.neuron_id = mine.id)
             ORDER BY mine.id, ni.rank, other.label_set_id

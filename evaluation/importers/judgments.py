@@ -26,7 +26,7 @@ from annotate.importers.sources import (
     read_text,
     source_name,
 )
-from annotate.models import NeuronImage, Study
+from annotate.models import TOP_K, NeuronImage, Study
 from evaluation.models import Judgment, Rater, Verdict
 
 VERDICTS = (Verdict.YES, Verdict.NO, Verdict.SKIP)
@@ -147,7 +147,7 @@ def _pairs(study: Study, rows: list[JudgmentRow], file: str) -> dict[tuple, int]
     first_set = study.label_sets.order_by("pk").values_list("name", flat=True).first()
     found: dict[tuple, int] = {}
     for pk, name, layer, unit, rank in NeuronImage.objects.filter(
-        neuron__study=study, neuron__role="real", is_distractor=False
+        TOP_K, neuron__study=study, neuron__role="real"
     ).values_list("pk", "neuron__label_set__name", "neuron__layer", "neuron__unit", "rank"):
         found[(name, layer, unit, rank)] = pk
         if name == first_set:

@@ -19,6 +19,7 @@ from .sanity import (
     known_concept_neurons,
     missing_labels,
     run_sanity_tests,
+    sampled_sanity_table,
     sanity_table,
 )
 from .weighted import estimate_probe_metrics
@@ -46,6 +47,7 @@ __all__ = [
     "missing_labels",
     "probe_metrics",
     "run_sanity_tests",
+    "sampled_sanity_table",
     "sanity_table",
     "summarise_activations",
     "top_alpha_mask",

@@ -27,6 +27,13 @@ class ActivationSummary:
     sum_a: np.ndarray
     sum_a2: np.ndarray
 
+    def take(self, columns) -> ActivationSummary:
+        """The summary of some columns (an index or a boolean mask)."""
+        return ActivationSummary(
+            self.n_images, self.alpha, self.cutoff[columns], self.n_top[columns],
+            self.sum_a[columns], self.sum_a2[columns],
+        )  # fmt: skip
+
 
 def check_pair(activations: np.ndarray, concepts: np.ndarray) -> None:
     if activations.ndim != 2:

@@ -48,10 +48,17 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
+def _variance(total: np.ndarray, squares: np.ndarray, n: int) -> np.ndarray:
+    """n times the variance; 0 for a constant vector, also when rounding of weighted sums
+    leaves a trace (which would turn the correlation into noise)."""
+    var = squares - total**2 / n
+    return np.where(var > 1e-9 * np.abs(squares), var, 0.0)
+
+
 def metrics_from_totals(t: Totals) -> Metrics:
     """recall, precision, F1, IoU, correlation and cosine (AUPRC needs the scores' order)."""
-    var_a = np.maximum(t.sum_a2 - t.sum_a**2 / t.n_images, 0.0)
-    var_c = np.maximum(t.sum_c2 - t.sum_c**2 / t.n_images, 0.0)
+    var_a = _variance(t.sum_a, t.sum_a2, t.n_images)
+    var_c = _variance(t.sum_c, t.sum_c2, t.n_images)
     cov = t.sum_ac - t.sum_a * t.sum_c / t.n_images
     return {
         "recall": _ratio(t.n_both, t.n_top),

@@ -14,8 +14,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .cutoff import DEFAULT_ALPHA, concept_mask
-from .dense import probe_metrics
+from .dense import ActivationSummary, probe_metrics
 from .formulas import METRIC_NAMES, METRIC_RANGE
+from .weighted import check_sample, weighted_metrics
 
 EPSILON = 0.001
 PASS_SHARE = 0.9
@@ -104,3 +105,56 @@ def run_sanity_tests(
     rng = np.random.default_rng(seed)
     activations, concepts = known_concept_neurons(n_images, n_neurons, rng)
     return sanity_table(activations, concepts, alpha, seed=seed + 1)
+
+
+def sampled_sanity_table(
+    summary: ActivationSummary,
+    activations: np.ndarray,
+    ratings: np.ndarray,
+    inclusion: np.ndarray,
+    epsilon: float = EPSILON,
+    post_stratify: bool = False,
+) -> tuple[list[SanityRow], int]:
+    """Both tests on a rater's own sampled ratings (arrays as `estimate_probe_metrics`
+    takes them), the rated label taken as each neuron's true concept.
+
+    A sample holds too few images for one random perturbation to touch (at a 1 % positive
+    rate, extra labels flips about one rated negative in a hundred), so each test applies
+    its expected perturbation: every rated image that the test would change with chance q
+    is split in two, counting for q of its weight changed and 1 - q unchanged (missing
+    labels: positives, q = 1/2, to 0; extra labels: negatives, q = p / (1 - p), to 1, p the
+    inclusion-weighted estimate of the positive share of the whole probe set). This gives
+    the reference note's theoretical column. A column takes part when it has a rated
+    positive and p < 1/2 (above it no flip rate doubles the positives: e.g. a label true of
+    almost everything). `post_stratify` as in `estimate_probe_metrics`. Returns the rows
+    and how many columns were tested."""
+    rated = check_sample(summary, activations, ratings, inclusion)
+    w = np.where(rated, 1.0 / np.where(rated, inclusion, 1.0), 0.0)
+    positive = rated & concept_mask(np.nan_to_num(ratings))
+    rate = (w * positive).sum(axis=0) / summary.n_images
+    kept = positive.any(axis=0) & (rate < 0.5)
+    if not kept.any():
+        return [], 0
+    summary = summary.take(kept)
+    a, c, w, positive = activations[:, kept], ratings[:, kept], w[:, kept], positive[:, kept]
+    negative = rated[:, kept] & ~positive
+    flip = rate[kept] / (1 - rate[kept])
+    missing = _split(a, c, w, np.where(positive, 0.5, 0.0), 0.0)
+    extra = _split(a, c, w, np.where(negative, flip, 0.0), 1.0)
+    base = weighted_metrics(summary, a, c, w, post_stratify)
+    after = {
+        "missing": weighted_metrics(summary, *missing, post_stratify),
+        "extra": weighted_metrics(summary, *extra, post_stratify),
+    }
+    rows = []
+    for name in METRIC_NAMES:
+        miss = _share_fallen(base[name], after["missing"][name], name, epsilon)
+        more = _share_fallen(base[name], after["extra"][name], name, epsilon)
+        rows.append(SanityRow(name, miss > PASS_SHARE, more > PASS_SHARE, miss, more))
+    return rows, int(kept.sum())
+
+
+def _split(a, c, w, q, value: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each slot twice: unchanged with weight (1 - q) w, set to `value` with weight q w."""
+    changed = np.where(q > 0, value, np.nan)
+    return np.vstack([a, a]), np.vstack([c, changed]), np.vstack([(1 - q) * w, q * w])

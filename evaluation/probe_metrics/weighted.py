@@ -53,15 +53,38 @@ def estimate_probe_metrics(
     activations: np.ndarray,
     ratings: np.ndarray,
     inclusion: np.ndarray,
+    post_stratify: bool = False,
 ) -> Metrics:
     """Estimated metrics per column. Slot [r, j] is the r-th rated image of column j: its
     activation, its rating c in [0, 1] (NaN: no image in this slot, for columns with fewer
-    ratings) and the probability it had of being drawn for column j."""
+    ratings) and the probability it had of being drawn for column j.
+
+    `post_stratify`: the rated images of A, and those outside A, are weighted up to the
+    known abs(A) and abs(D) - abs(A) (Hajek ratios within each part). Every estimate is then
+    a ratio estimator, with a small bias but far less noise when A's rated images are few:
+    a label true of every rated image gets recall exactly 1, and no count overshoots its
+    part; a census gives the dense values either way."""
     rated = check_sample(summary, activations, ratings, inclusion)
     w = np.where(rated, 1.0 / np.where(rated, inclusion, 1.0), 0.0)
+    return weighted_metrics(summary, activations, ratings, w, post_stratify)
+
+
+def weighted_metrics(
+    summary: ActivationSummary,
+    activations: np.ndarray,
+    ratings: np.ndarray,
+    w: np.ndarray,
+    post_stratify: bool = False,
+) -> Metrics:
+    """The metrics with each slot counting for `w` images of D (0: an empty slot); checked
+    input only (`estimate_probe_metrics` checks and weighs by inclusion)."""
+    rated = (w > 0) & ~np.isnan(ratings)
+    w = np.where(rated, w, 0.0)
     c = np.where(rated, ratings, 0.0)
     a = np.where(rated, activations, 0.0)
     top = rated & (a >= summary.cutoff)
+    if post_stratify:
+        w = _post_stratified(w, top, summary)
     positive = rated & concept_mask(c)
     totals = Totals(
         n_images=summary.n_images,
@@ -76,4 +99,15 @@ def estimate_probe_metrics(
     )
     out = metrics_from_totals(totals)
     out["auprc"] = weighted_average_precision(c, top, w)
+    return out
+
+
+def _post_stratified(w: np.ndarray, top: np.ndarray, summary: ActivationSummary) -> np.ndarray:
+    """Weights scaled so that A's rated images add up to abs(A), the others' to the rest of D
+    (a part with no rated image keeps its weights)."""
+    out = w.copy()
+    for part, size in ((top, summary.n_top), (~top, summary.n_images - summary.n_top)):
+        total = np.where(part, w, 0.0).sum(axis=0)
+        scale = np.divide(size, total, out=np.ones_like(total), where=total > 0)
+        out = np.where(part, out * scale, out)
     return out

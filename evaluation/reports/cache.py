@@ -12,6 +12,7 @@ What the key is made of (`report_cache_key`):
   AnnotationSettings.min_gold_accuracy changes the key of the default report;
 - the label set asked for is in the options by name (`label_sets.label_set_in_force`), so
   `?label_set=3` and `?label_set=<its name>` share one entry;
+- the study's `probe_alpha`, the cut of the whole-probe section;
 - not in the key: gold answers, distractor images, neurons and layers, rater names and
   parameters (the short names), label set names and methods. Changing
   those without writing a judgment keeps the cached report until CACHE_SECONDS pass.
@@ -61,7 +62,7 @@ def study_gold_bar(study: Study) -> float:
 def cache_key(study: Study, options: ReportOptions, fingerprint: str) -> str:
     """The key for options already in force (see `options_in_force`)."""
     digest = hashlib.sha256(json.dumps(options.as_dict(), sort_keys=True).encode()).hexdigest()
-    return f"report:v{CACHE_VERSION}:{study.pk}:{fingerprint}:{digest[:16]}"
+    return f"report:v{CACHE_VERSION}:{study.pk}:a{study.probe_alpha!r}:{fingerprint}:{digest[:16]}"
 
 
 def report_cache_key(study: Study, options: ReportOptions | None = None) -> str:

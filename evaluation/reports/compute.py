@@ -12,6 +12,7 @@ from evaluation.models import Rater
 from evaluation.reports.display_names import display_names
 from evaluation.reports.label_sets import only_label_set, study_label_sets
 from evaluation.reports.options import ReportOptions
+from evaluation.reports.probe_set import probe_set_section
 from evaluation.reports.read import gold_by_name, load_long_table, study_raters
 
 
@@ -63,9 +64,11 @@ def compute_study_report(study: Study, options: ReportOptions) -> dict:
         rater_order=[r.name for r in raters.values()],
     )
     report = {"options": options.as_dict(), "left_out": excluded} | figures.to_dict()
+    probe_set = probe_set_section(study, options, {r["rater"] for r in excluded})
     return report | {
         "label_sets": with_label_set_ids(study, report["label_sets"]),
         "display_names": display_names(raters.values()),
+        "probe_set": probe_set,
     }
 
 

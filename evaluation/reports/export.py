@@ -246,11 +246,13 @@ def rows_download(filename: str, rows: list[dict], fmt: str):
 JUDGMENT_HEADER = [
     "study", "layer", "unit", "neuron_id", "label", "role", "rank", "image_sha256",
     "is_distractor", "rater", "rater_kind", "verdict", "score", "extra", "created",
+    "is_sampled", "inclusion_probability",
 ]  # fmt: skip
 
 
 def judgment_rows(study: Study) -> Iterator[list]:
-    """Every judgment of the study, read in chunks from a server-side cursor."""
+    """Every judgment of the study, read in chunks from a server-side cursor; a sampled
+    image's inclusion probability lets the whole-probe estimates be redone elsewhere."""
     rows = (
         Judgment.objects.filter(study=study)
         .order_by("neuron_image__neuron__layer", "neuron_image__neuron__unit", "id")
@@ -269,10 +271,12 @@ def judgment_rows(study: Study) -> Iterator[list]:
             "score",
             "extra",
             "created",
+            "neuron_image__is_sampled",
+            "neuron_image__inclusion_probability",
         )
     )
     for row in rows.iterator(chunk_size=5000):
-        yield [study.name, *row[:-1], row[-1].isoformat()]
+        yield [study.name, *row[:-3], row[-3].isoformat(), *row[-2:]]
 
 
 def judgments_csv(study: Study) -> StreamingHttpResponse:

@@ -11,13 +11,14 @@ from django.db import connection
 from django.db.models import Count, Max, Min
 
 from annotate.annotation import quality
-from annotate.models import Neuron, NeuronImage, Study
+from annotate.models import TOP_K, Neuron, NeuronImage, Study
 from evaluation.models import EvaluationRun, Judgment, Rater, RunStatus
 from evaluation.reports.read_arrays import VERDICTS, read_study_arrays
 
 
 def load_long_table(study: Study) -> pd.DataFrame:
-    """Every judgment of the study's real and probe pairs, distractors left out.
+    """Every judgment of the study's real and probe top-k pairs, distractors and sampled
+    images left out.
 
     Columns: rater_id, neuron, item (the pair), verdict, score, layer, role, label_set (its
     name), unit; verdict, layer, role and label_set are categoricals. Neuron, layer, role,
@@ -169,9 +170,7 @@ def disputed_details(study: Study, report: dict, limit: int = DISPUTED_PAGE) -> 
     found = Neuron.objects.filter(study=study, pk__in=ids).select_related("label_set")
     neurons = {n.pk: n for n in found}
     images = defaultdict(list)
-    pairs = NeuronImage.objects.filter(neuron_id__in=ids, is_distractor=False).select_related(
-        "image"
-    )
+    pairs = NeuronImage.objects.filter(TOP_K, neuron_id__in=ids).select_related("image")
     for ni in pairs.order_by("neuron_id", "rank"):
         images[ni.neuron_id].append(ni)
     verdicts = defaultdict(list)

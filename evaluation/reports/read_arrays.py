@@ -52,12 +52,13 @@ RATERS_SQL = """
     )
     SELECT rater_id FROM r WHERE rater_id IS NOT NULL
 """
-# The study's rated pairs (distractors left out: they only measure annotators).
+# The study's top-k pairs: distractors left out (they only measure annotators), and images
+# sampled from the rest of the probe set (the whole-probe section reads those).
 PAIRS_SQL = """
     SELECT array_send(coalesce(array_agg(ni.id), '{}')),
            array_send(coalesce(array_agg(ni.neuron_id), '{}'))
     FROM annotate_neuronimage ni JOIN annotate_neuron n ON n.id = ni.neuron_id
-    WHERE n.study_id = %(study)s AND NOT ni.is_distractor
+    WHERE n.study_id = %(study)s AND NOT ni.is_distractor AND NOT ni.is_sampled
 """
 
 

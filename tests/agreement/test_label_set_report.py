@@ -21,7 +21,7 @@ from evaluation.raters import clip_encoder
 from evaluation.raters.clip_spec import DEMO_MODEL
 from evaluation.reports.cache import get_study_report, report_document_json
 from evaluation.reports.options import ReportOptions
-from tests.annotation.conftest import answer_all
+from tests.helpers import answer_all
 
 pytestmark = pytest.mark.django_db
 COLOURS = ["red", "blue", "green"]

@@ -11,7 +11,7 @@ import pytest
 
 from annotate.models import NeuronImage
 from evaluation.models import Rater
-from tests.agreement.conftest import judge
+from tests.helpers import judge
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -83,6 +83,7 @@ API = {
     "POST /api/studies/{id}/import-images/": MANAGE_400,
     "POST /api/studies/{id}/import-judgments/": MANAGE_400,
     "POST /api/studies/{id}/import-labels/": MANAGE_400,
+    "POST /api/studies/{id}/sample-probe-images/": MANAGE_400,
     "GET /api/studies/{id}/members/": MEMBER_READ,
     "POST /api/studies/{id}/members/": OWN_200,
     "DELETE /api/studies/{id}/members/{username}/": OWN_200,
@@ -121,6 +122,7 @@ PAGES = {
     "annotation-manage": row("login", 403, 404, 403, 403, 404, 200, 200, 200),
     "annotation-answers": row(403, 200, 404, 200, 404, 404, 404, 404, 404),
     "study-add": row("login", 403, 404, 403, 403, 404, 200, 200, 200),
+    "study-sample-probe-images": MANAGE_PAGE,
     "api-root": row(403, *[200] * 8),
     "api-docs": SIGNED_IN,
     "api-redoc": SIGNED_IN,
@@ -136,6 +138,7 @@ POSTED = {
     "annotation-next",
     "annotation-submit",
     "annotation-undo",
+    "study-sample-probe-images",
 }
 
 
@@ -295,6 +298,7 @@ def page_request(world, name: str):
         "annotation-manage": [study.pk],
         "annotation-answers": [study.pk],
         "study-add": [study.pk],
+        "study-sample-probe-images": [study.pk],
     }
     return ("post" if name in POSTED else "get"), reverse(name, args=args.get(name, []))
 
