@@ -14,9 +14,9 @@ pytestmark = pytest.mark.django_db
 def test_demo_page_shows_neurons_with_their_images(client, staff, django_assert_max_num_queries):
     study = do_load_demo()
     client.force_login(staff)
-    # session, user, study, panels, layer counts, one id query per layer on the page, neurons,
-    # images: a constant, however many neurons the study has
-    with django_assert_max_num_queries(12):
+    # session, user, study, panels, label sets, (label set, layer) counts, one id query per
+    # layer on the page, neurons, images: a constant, however many neurons the study has
+    with django_assert_max_num_queries(13):
         response = client.get(reverse("study-detail", args=[study.pk]))
     html = response.content.decode()
     assert response.status_code == 200
