@@ -31,14 +31,37 @@ def layer_counts(neurons: QuerySet, cache_name: str | None = None) -> dict[str, 
     return cache.get_or_set(key, lambda: layer_counts(neurons), COUNTS_CACHE_SECONDS)
 
 
+def label_set_layer_counts(study_id: int) -> dict[tuple[int, str], int]:
+    """A study's real neurons per (label set id, layer), cached like `layer_counts`: one
+    GROUP BY gives the study page both its label sets' sizes and the chosen set's layers."""
+    from annotate.models import Neuron
+
+    def count() -> dict[tuple[int, str], int]:
+        rows = (
+            Neuron.objects.filter(study_id=study_id, role=Neuron.Role.REAL)
+            .order_by()
+            .values_list("label_set_id", "layer")
+            .annotate(n=Count("id"))
+        )
+        return {(label_set, layer): n for label_set, layer, n in rows}
+
+    key = f"label-set-layer-counts:{study_id}:{neuron_changes()}"
+    return cache.get_or_set(key, count, COUNTS_CACHE_SECONDS)
+
+
 class LayerOrderedNeurons:
-    """A sliceable, countable sequence for Django's Paginator."""
+    """A sliceable, countable sequence for Django's Paginator. `counts` (neurons per layer
+    of `neurons`) may be given when the caller has them already."""
 
     def __init__(
-        self, neurons: QuerySet, layer_order: list[str], cache_name: str | None = None
+        self,
+        neurons: QuerySet,
+        layer_order: list[str],
+        cache_name: str | None = None,
+        counts: dict[str, int] | None = None,
     ) -> None:
         self._neurons = neurons
-        counts = layer_counts(neurons, cache_name)
+        counts = layer_counts(neurons, cache_name) if counts is None else counts
         known = [layer for layer in layer_order if layer in counts]
         ordered = known + sorted(set(counts) - set(known))
         self._spans = [(layer, counts[layer]) for layer in ordered]

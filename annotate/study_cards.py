@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.http import Http404
+
 
 @dataclass(frozen=True)
 class Thumb:
@@ -23,7 +25,34 @@ class NeuronCard:
     unit: int
     label: str
     score: str  # "" when the method gave none
+    score_name: str  # what the score is: similarity, iou, ...
     thumbs: list[Thumb]
+
+
+@dataclass(frozen=True)
+class LabelSetTab:
+    id: int
+    name: str
+    method: str
+    neurons: int
+
+
+def label_set_tabs(label_sets, counts: dict[tuple[int, str], int]) -> list[LabelSetTab]:
+    """The study's label sets, with their real neurons counted from (label set, layer)."""
+    totals: dict[int, int] = {}
+    for (label_set, _), n in counts.items():
+        totals[label_set] = totals.get(label_set, 0) + n
+    return [LabelSetTab(s.pk, s.name, s.method, totals.get(s.pk, 0)) for s in label_sets]
+
+
+def chosen_tab(tabs: list[LabelSetTab], wanted: str | None) -> LabelSetTab | None:
+    """The tab `wanted` names (an id), else the first; 404 for an id not in the study."""
+    if not wanted:
+        return tabs[0] if tabs else None
+    for tab in tabs:
+        if str(tab.id) == wanted:
+            return tab
+    raise Http404("No such label set in this study.")
 
 
 def _number(value: float | None, digits: int) -> str:
@@ -38,6 +67,7 @@ def neuron_cards(neurons) -> list[NeuronCard]:
             unit=n.unit,
             label=n.label,
             score=_number(n.method_score, 3),
+            score_name=n.score_name,
             thumbs=[
                 Thumb(ni.image.file.url, ni.rank, _number(ni.activation, 2))
                 for ni in n.images.all()

@@ -1,4 +1,5 @@
 from functools import partial
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, user_passes_test
@@ -14,10 +15,10 @@ from annotate.importers.upload import do_import_into_study, do_import_study_uplo
 from annotate.kept_uploads import access_kept_uploads, do_keep_uploads
 from annotate.models import TOP_K, Neuron, NeuronImage
 from annotate.ownership import role_among, study_members
-from annotate.paging import LayerOrderedNeurons
+from annotate.paging import LayerOrderedNeurons, label_set_layer_counts
 from annotate.permissions import access_study, visible_studies
 from annotate.sampling import SamplingError, do_sample_probe_images
-from annotate.study_cards import neuron_cards
+from annotate.study_cards import chosen_tab, label_set_tabs, neuron_cards
 from evaluation.forms import StartRunForm
 
 NEURONS_PER_PAGE = 48
@@ -36,14 +37,20 @@ def home(request):
 
 @login_required
 def study_detail(request, study_id: int):
-    """Neurons with label, layer:unit, method score and top-k images; paged, by layer.
+    """One label set's neurons (the first unless `label_set` names another) with label,
+    layer:unit, method score and top-k images; paged, by layer. The study's label sets are
+    listed with their neuron counts.
 
     Members only: annotators reach a study through its annotation page, which shows only
     the units given to them.
     """
     study = access_study(request.user, study_id, need="view")
     layer = request.GET.get("layer", "")
-    neurons = study.neurons.filter(role=Neuron.Role.REAL).prefetch_related(
+    counts = label_set_layer_counts(study.pk)
+    tabs = label_set_tabs(study.label_sets.order_by("pk"), counts)
+    chosen = chosen_tab(tabs, request.GET.get("label_set"))
+    neurons = study.neurons.filter(role=Neuron.Role.REAL, label_set_id=chosen and chosen.id)
+    neurons = neurons.prefetch_related(
         Prefetch(
             "images",
             queryset=NeuronImage.objects.filter(TOP_K).select_related("image").order_by("rank"),
@@ -51,9 +58,12 @@ def study_detail(request, study_id: int):
     )
     if layer:
         neurons = neurons.filter(layer=layer)
-    ordered = LayerOrderedNeurons(
-        neurons, study.layers, cache_name=f"study-page:{study.pk}:{layer}"
-    )
+    in_set = {
+        name: n
+        for (label_set, name), n in counts.items()
+        if chosen and label_set == chosen.id and (not layer or name == layer)
+    }
+    ordered = LayerOrderedNeurons(neurons, study.layers, counts=in_set)
     page = Paginator(ordered, NEURONS_PER_PAGE).get_page(request.GET.get("page"))
     members = study_members(study)
     my_role = role_among(members, request.user)
@@ -65,6 +75,9 @@ def study_detail(request, study_id: int):
             "neurons": neuron_cards(page.object_list),
             "page": page,
             "layer": layer,
+            "label_sets": tabs,
+            "label_set": chosen,
+            "set_query": urlencode({"label_set": chosen.id} if chosen else {}),
             "start_run_form": StartRunForm(),
             "members": members,
             "my_role": my_role,

@@ -9,6 +9,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from annotate.api.annotation import AnnotationViewSet
+from annotate.api.members import AnnotatorViewSet, InviteViewSet
 from annotate.api.views import ConceptSetViewSet, NeuronViewSet, StudyViewSet
 from evaluation.api.reports import ReportViewSet
 from evaluation.api.views import JudgmentViewSet, RaterViewSet, RunViewSet
@@ -36,6 +37,8 @@ def docs_page(view):
 
 router = DefaultRouter()
 router.register("studies", StudyViewSet, basename="study")
+router.register(r"studies/(?P<study_id>\d+)/invites", InviteViewSet, basename="study-invite")
+router.register(r"studies/(?P<study_id>\d+)/annotators", AnnotatorViewSet, basename="annotator")
 router.register("concept-sets", ConceptSetViewSet, basename="conceptset")
 router.register("neurons", NeuronViewSet, basename="neuron")
 router.register("raters", RaterViewSet, basename="rater")

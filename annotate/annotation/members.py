@@ -80,6 +80,16 @@ def do_create_invite(
     )
 
 
+def do_revoke_invite(study: Study, invite_id: int) -> Invite:
+    """Close an invite link: nobody joins through it any more; who joined stays. Revoking
+    twice is harmless. Invite.DoesNotExist for an invite of another study."""
+    invite = Invite.objects.get(study=study, pk=invite_id)
+    if invite.is_active:
+        invite.is_active = False
+        invite.save(update_fields=["is_active"])
+    return invite
+
+
 def access_invite(token: str, kind: str) -> Invite:
     invite = (
         Invite.objects.select_related("study")

@@ -2,9 +2,10 @@
 
 from django.core.paginator import Paginator
 from django.db.models import Aggregate, Count, F, FloatField, Max, Q, Sum
+from django.utils import timezone
 
 from annotate.annotation.quality import gold_tally
-from annotate.models import Study, StudyAnnotator, Submission, Unit
+from annotate.models import Assignment, Study, StudyAnnotator, Submission, Unit
 
 UNITS_PER_PAGE = 100
 
@@ -29,8 +30,16 @@ def study_summary(study: Study) -> dict:
 
 
 def annotator_rows(study: Study, min_accuracy: float) -> list[dict]:
-    """One row per annotator: submissions, median seconds per unit, gold accuracy."""
+    """One row per annotator: submissions, live leases, median seconds per unit, gold
+    accuracy."""
     tally = gold_tally(study)
+    leases = dict(
+        Assignment.objects.filter(
+            study=study, state=Assignment.State.OPEN, expires__gt=timezone.now()
+        )
+        .values_list("annotator_id")
+        .annotate(n=Count("id"))
+    )
     stats = {
         row["annotator_id"]: row
         for row in Submission.objects.filter(study=study)
@@ -50,6 +59,9 @@ def annotator_rows(study: Study, min_accuracy: float) -> list[dict]:
                 # MTurk workers each get a code: staff check the ones submitted against it.
                 "completion_code": member.completion_code if member.platform == "mturk" else "",
                 "submitted": stat.get("n", 0),
+                "in_progress": leases.get(member.user_id, 0),
+                "joined": member.joined,
+                "invite": member.invite_id,
                 "last": stat.get("last"),
                 "median_seconds": stat["median_ms"] / 1000 if stat else None,
                 "gold_answered": answered,

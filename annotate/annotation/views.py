@@ -240,8 +240,11 @@ def manage_action(request, study, config):
         except (ValueError, members.InviteError) as exc:
             messages.error(request, f"No invite link made: {exc}")
     elif action == "revoke":
-        study.invites.filter(pk=request.POST.get("invite")).update(is_active=False)
-        messages.success(request, "Invite link revoked.")
+        try:
+            members.do_revoke_invite(study, int(request.POST.get("invite", "")))
+            messages.success(request, "Invite link revoked.")
+        except (ValueError, Invite.DoesNotExist):
+            messages.error(request, "No such invite link.")
     elif action == "distractors":
         form = DistractorForm(request.POST)
         try:

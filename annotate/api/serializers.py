@@ -1,10 +1,11 @@
 """Serializers for studies, concept sets, neurons and their images."""
 
 from django.db import transaction
+from django.urls import reverse
 from rest_framework import serializers
 
 from annotate.importers.label_formats import FORMATS
-from annotate.models import ConceptSet, LabelSet, Neuron, NeuronImage, Study, StudyRole
+from annotate.models import ConceptSet, Invite, LabelSet, Neuron, NeuronImage, Study, StudyRole
 from evaluation.importers.formats import FORMATS as JUDGMENT_FORMATS
 
 
@@ -236,3 +237,48 @@ class SubmittedSerializer(serializers.Serializer):
 
 class UndoSerializer(serializers.Serializer):
     client_id = serializers.UUIDField()
+
+
+class InviteSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(
+        help_text="The link to hand out; crowd platforms append their participant parameters"
+    )
+    joined = serializers.IntegerField(read_only=True, help_text="Annotators who joined by it")
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Invite
+        fields = [
+            "id", "kind", "url", "is_active", "max_participants", "joined", "created_by",
+            "created",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_url(self, obj: Invite) -> str:
+        name = "annotation-crowd" if obj.kind == Invite.Kind.CROWD else "annotation-join"
+        path = reverse(name, args=[obj.token])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class InviteCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Invite.Kind.choices, default=Invite.Kind.ACCOUNT)
+    max_participants = serializers.IntegerField(
+        min_value=0, max_value=100_000, required=False,
+        help_text="New annotators the link may add (default 100; 0 closes it to newcomers)",
+    )  # fmt: skip
+
+
+class AnnotatorSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    platform = serializers.CharField(help_text="Account, Prolific or Mechanical Turk")
+    invite = serializers.IntegerField(allow_null=True, help_text="Invite they joined by")
+    joined = serializers.DateTimeField()
+    units_done = serializers.IntegerField(source="submitted")
+    units_in_progress = serializers.IntegerField(source="in_progress")
+    last_submitted = serializers.DateTimeField(source="last", allow_null=True)
+    median_seconds = serializers.FloatField(allow_null=True)
+    gold_answered = serializers.IntegerField(help_text="Answers on pairs with a known answer")
+    gold_accuracy = serializers.FloatField(allow_null=True)
+    excluded = serializers.BooleanField(help_text="Under the study's gold accuracy bar")
+    completion_code = serializers.CharField(help_text="MTurk workers' own code")

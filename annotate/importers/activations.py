@@ -23,12 +23,15 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from annotate.importers.activation_files import open_activations
-from annotate.importers.copy import copy_rows
-from annotate.importers.errors import ImportReport, Problems, fail
+from annotate.importers.errors import ImportReport, fail
 from annotate.importers.progress import Progress, no_progress
-from annotate.label_sets import do_get_label_set
+from annotate.importers.top_images import (
+    Top,
+    check_study_probe_set,
+    do_replace_top_images,
+    find_probe_set,
+)
 from annotate.models import (
-    GoldAnswer,
     LayerActivations,
     Neuron,
     NeuronImage,
@@ -40,7 +43,6 @@ from annotate.models import (
 from evaluation.activations import UnitMajorWriter, top_k_indices, top_k_rows, unit_blocks
 
 MAX_LAYER_CHARS = 200
-Top = list[tuple[int, float]]  # (image id, activation), best first
 
 
 @dataclass
@@ -64,10 +66,8 @@ def do_import_activations(
     layer = layer.strip()
     if not 1 <= len(layer) <= MAX_LAYER_CHARS:
         raise fail(file, f"--layer must be 1 to {MAX_LAYER_CHARS} characters")
-    probe_set = ProbeSet.objects.filter(name=probe_set_name).first()
-    if probe_set is None:
-        raise fail(file, f"no probe set called {probe_set_name!r}; import it with import_probe_set")
-    _check_probe_set(study, probe_set, file)
+    probe_set = find_probe_set(probe_set_name, file)
+    check_study_probe_set(study, probe_set, file)
     acts = open_activations(source)
     if acts.shape[0] != probe_set.size:
         raise fail(
@@ -79,7 +79,7 @@ def do_import_activations(
     try:
         with transaction.atomic():
             locked = Study.objects.select_for_update().get(pk=study.pk)
-            _check_probe_set(locked, probe_set, file)
+            check_study_probe_set(locked, probe_set, file)
             return _store(locked, probe_set, layer, result, file, placed)
     except BaseException:
         for name in placed:
@@ -87,14 +87,6 @@ def do_import_activations(
         raise
     finally:
         result.temp.unlink(missing_ok=True)
-
-
-def _check_probe_set(study: Study, probe_set: ProbeSet, file: str) -> None:
-    if study.probe_set_id not in (None, probe_set.pk):
-        raise fail(
-            file, f"study {study.name!r} is on probe set {study.probe_set.name!r}, "
-            f"not {probe_set.name!r}",
-        )  # fmt: skip
 
 
 def _read(acts: np.ndarray, probe_set: ProbeSet, k: int, file: str, progress) -> Pass:
@@ -171,96 +163,16 @@ def _temp_path() -> Path:
 
 def _store(study, probe_set, layer: str, result: Pass, file: str, placed: list[str]):
     report = ImportReport("neuron", file, rows=result.shape[0])
-    neurons, created = _ensure_neurons(study, layer, result.shape[0])
-    changed = _plan(neurons, result.tops, file)
-    _drop_stale_samples(study, layer, list(neurons), result.sha256, file)
-    report.created = len({neurons[pk] for pk in created})
-    report.updated = len({neurons[pk] for pk in changed.keys() - created})
-    report.unchanged = result.shape[0] - report.created - report.updated
-    NeuronImage.objects.filter(neuron_id__in=list(changed), is_distractor=False).delete()
-    copy_rows(
-        NeuronImage,
-        ["neuron", "image", "rank", "activation", "is_distractor"],
-        (
-            (pk, image, rank, activation, False)
-            for pk, top in changed.items()
-            for rank, (image, activation) in enumerate(top, start=1)
-        ),
+    neuron_ids = list(
+        Neuron.objects.filter(study=study, layer=layer).values_list("pk", flat=True)
     )
+    _drop_stale_samples(study, layer, neuron_ids, result.sha256, file)
+    do_replace_top_images(study, layer, dict(enumerate(result.tops)), file, report)
     _save_activations(study, probe_set, layer, result, file, report, placed)
     fields = {"probe_set": probe_set, "layers": list(dict.fromkeys([*study.layers, layer]))}
     if (study.probe_set_id, study.layers) != (probe_set.pk, fields["layers"]):
         Study.objects.filter(pk=study.pk).update(**fields)
     return report
-
-
-def _ensure_neurons(study: Study, layer: str, n_units: int) -> tuple[dict[int, int], set[int]]:
-    """The unit of each neuron of units 0..n_units-1 in every label set of the study, and
-    the ids of those created here: units no label set has yet go into the study's first
-    label set, unlabelled (their labels come with import_labels)."""
-
-    def existing() -> dict[int, int]:
-        return dict(
-            Neuron.objects.filter(study=study, layer=layer, role=Neuron.Role.REAL, unit__lt=n_units)
-            .values_list("pk", "unit")
-            .iterator(chunk_size=20000)
-        )
-
-    found = existing()
-    missing = sorted(set(range(n_units)) - set(found.values()))
-    if missing:
-        label_set, _ = do_get_label_set(study)
-        copy_rows(
-            Neuron,
-            ["study", "label_set", "layer", "unit", "label", "role"],
-            ((study.pk, label_set.pk, layer, unit, "", Neuron.Role.REAL) for unit in missing),
-        )
-    neurons = existing() if missing else found
-    return neurons, set(neurons) - set(found)
-
-
-def _plan(neurons: dict[int, int], tops: list[Top], file: str) -> dict[int, Top]:
-    """The neurons (unit by neuron id) whose top images change, with their new top;
-    refuses changing images that judgments, submissions or gold answers rest on."""
-    from evaluation.models import Judgment
-
-    current: dict[int, Top] = {}
-    distractors: dict[int, set[int]] = {}
-    for neuron_id, image, activation, is_distractor, is_sampled in (
-        NeuronImage.objects.filter(neuron_id__in=list(neurons))
-        .order_by("neuron_id", "rank")
-        .values_list("neuron_id", "image_id", "activation", "is_distractor", "is_sampled")
-        .iterator(chunk_size=20000)
-    ):
-        if is_sampled:  # drawn from the rest: replaced with the top, never compared with it
-            continue
-        if is_distractor:
-            distractors.setdefault(neuron_id, set()).add(image)
-        else:
-            current.setdefault(neuron_id, []).append((image, activation))
-    changed = {pk: tops[unit] for pk, unit in neurons.items() if current.get(pk, []) != tops[unit]}
-    unit_of = neurons
-    problems = Problems()
-    for pk, top in changed.items():
-        if distractors.get(pk, set()) & {image for image, _ in top}:
-            problems.add(file, None, f"unit {unit_of[pk]}: a top image is already its distractor")
-    replaced = [pk for pk in changed if pk in current]
-    held = set(
-        Judgment.objects.filter(neuron_image__neuron_id__in=replaced)
-        .values_list("neuron_image__neuron_id", flat=True)
-        .distinct()
-    ) | set(
-        GoldAnswer.objects.filter(neuron_image__neuron_id__in=replaced).values_list(
-            "neuron_image__neuron_id", flat=True
-        )
-    )
-    for pk in sorted(held, key=unit_of.get):
-        problems.add(
-            file, None, f"unit {unit_of[pk]} has judgments or gold answers on the top images "
-            "these activations would replace; import them into a new study",
-        )  # fmt: skip
-    problems.raise_if_any()
-    return changed
 
 
 def _drop_stale_samples(study, layer: str, neuron_ids: list[int], sha256: str, file) -> None:

@@ -163,6 +163,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Several resources have a `kind`: each choice set gets its own schema name.
+    "ENUM_NAME_OVERRIDES": {"InviteKindEnum": "annotate.models.Invite.Kind"},
 }
 
 # --- Celery: Redis broker; model work on the "gpu" queue, everything else on "default" -------

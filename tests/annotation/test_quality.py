@@ -12,7 +12,7 @@ from annotate.annotation.quality import (
     gold_accuracy,
 )
 from annotate.annotation.submission import do_submit_unit
-from annotate.models import GoldAnswer, NeuronImage, Unit
+from annotate.models import GoldAnswer, Invite, NeuronImage, Unit
 from evaluation.models import Rater
 from tests.helpers import answer_all, configure
 
@@ -58,11 +58,14 @@ def test_gold_is_mixed_in_at_the_rate_and_scored(study, annotators):
     assert excluded_rater_ids(study) == {raters["bob"]}  # the study's bar, 0.7 by default
     assert excluded_rater_ids(study, 0.0) == set()
     rows = {row["username"]: row for row in annotator_rows(study, 0.7)}
-    assert rows["alice"] | {"last": None} == {
+    assert rows["alice"] | {"last": None, "joined": None} == {
         "username": "alice",
         "platform": "Account",
         "completion_code": "",
         "submitted": 6,
+        "in_progress": 0,
+        "joined": None,
+        "invite": Invite.objects.get(study=study).pk,
         "last": None,
         "median_seconds": 1.5,
         "gold_answered": 3,

@@ -44,6 +44,7 @@ STAFF_READ = row(403, 403, 403, 403, 200, 200, 200, 200, 200)  # global, staff-o
 MEMBER_READ = row(403, 403, 403, 403, 200, 404, 200, 200, 200)  # study A's, staff side
 MANAGE_400 = row(403, 403, 403, 403, 403, 404, 400, 400, 400)  # allowed, then a bad body
 OWN_200 = row(403, 403, 403, 403, 403, 404, 403, 200, 200)
+MANAGE_READ = row(403, 403, 404, 403, 403, 404, 200, 200, 200)  # study A's, managers
 ANNOTATE_400 = row(403, 400, 404, 400, 404, 404, 404, 404, 404)
 
 API = {
@@ -85,6 +86,11 @@ API = {
     "POST /api/studies/{id}/import-labels/": MANAGE_400,
     "POST /api/studies/{id}/sample-probe-images/": MANAGE_400,
     "GET /api/studies/{id}/members/": MEMBER_READ,
+    "GET /api/studies/{study_id}/annotators/": MANAGE_READ,
+    "GET /api/studies/{study_id}/invites/": MANAGE_READ,
+    "POST /api/studies/{study_id}/invites/": row(403, 403, 404, 403, 403, 404, 201, 201, 201),
+    "GET /api/studies/{study_id}/invites/{id}/": MANAGE_READ,
+    "POST /api/studies/{study_id}/invites/{id}/revoke/": MANAGE_READ,
     "POST /api/studies/{id}/members/": OWN_200,
     "DELETE /api/studies/{id}/members/{username}/": OWN_200,
 }
@@ -242,6 +248,8 @@ def api_request(world, operation: str):
         "/api/studies/": study.pk,
     }
     object_id = next((v for k, v in ids.items() if path.startswith(k)), None)
+    if "/invites/{id}" in path:
+        object_id = world["invite"].pk
     url = path.format(id=object_id, study_id=study.pk, username="viewer")
     bodies = {
         "POST /api/annotate/{study_id}/next/": {"prefetch": 0},
@@ -250,6 +258,7 @@ def api_request(world, operation: str):
         "PUT /api/studies/{id}/": {"name": "A", "target_network": "n", "probe_dataset": "p"},
         "PATCH /api/studies/{id}/": {"notes": "changed"},
         "POST /api/studies/{id}/members/": {"user": "nonmember", "role": "viewer"},
+        "POST /api/studies/{study_id}/invites/": {"kind": "account"},
     }
     multipart = "/import-" in path or operation == "POST /api/concept-sets/"
     body = bodies.get(operation, {})

@@ -14,9 +14,9 @@ def test_demo_page_shows_neurons_with_their_images(client, staff, django_assert_
     study = do_load_demo()
     StudyRole.objects.create(study=study, user=staff, role="viewer")
     client.force_login(staff)
-    # session, user, study, members, panels, layer counts, one id query per layer on the page,
-    # neurons, images: a constant, however many neurons the study has
-    with django_assert_max_num_queries(13):
+    # session, user, study, members, panels, label sets, (label set, layer) counts, one id
+    # query per layer on the page, neurons, images: a constant, however many neurons it has
+    with django_assert_max_num_queries(14):
         response = client.get(reverse("study-detail", args=[study.pk]))
     html = response.content.decode()
     assert response.status_code == 200
