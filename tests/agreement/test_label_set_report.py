@@ -15,7 +15,7 @@ from annotate.demo_images import SHAPES, TEXTURES, render
 from annotate.images import do_store_image
 from annotate.importers.labels import do_import_labels
 from annotate.models import AnnotationSettings, ConceptSet, LabelSet, Neuron, NeuronImage, Study
-from evaluation import rater_configs, runs
+from evaluation import rater_configs, run_actions, runs
 from evaluation.models import Judgment, RunStatus
 from evaluation.raters import clip_encoder
 from evaluation.raters.clip_spec import DEMO_MODEL
@@ -60,8 +60,8 @@ def two_sets(staff, annotators) -> Study:
     assert NeuronImage.objects.filter(neuron__study=study).count() == 24  # 4 images x 6 labels
 
     rater = rater_configs.do_get_rater("openclip_es", {"model": DEMO_MODEL})
-    run = runs.do_create_run(study, rater)  # a run rates every pair: both label sets
-    for chunk_id in runs.do_plan_run(run.pk):
+    run = run_actions.do_create_run(study, rater)  # a run rates every pair: both label sets
+    for chunk_id in run_actions.do_plan_run(run.pk):
         runs.do_rate_chunk(chunk_id, worker="test")
     run.refresh_from_db()
     assert run.status == RunStatus.DONE and run.done_pairs == 24
