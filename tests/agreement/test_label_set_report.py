@@ -15,6 +15,7 @@ from annotate.demo_images import SHAPES, TEXTURES, render
 from annotate.images import do_store_image
 from annotate.importers.labels import do_import_labels
 from annotate.models import AnnotationSettings, ConceptSet, LabelSet, Neuron, NeuronImage, Study
+from annotate.ownership import do_grant_owner
 from evaluation import rater_configs, run_actions, runs
 from evaluation.models import Judgment, RunStatus
 from evaluation.raters import clip_encoder
@@ -48,6 +49,7 @@ def two_sets(staff, annotators) -> Study:
         name="two sets", target_network="demo", probe_dataset="shapes", concept_set=concepts,
         layers=["layer1"], k=4,
     )  # fmt: skip
+    do_grant_owner(study, staff)
     first = LabelSet.objects.create(study=study, name="colours", method="by hand")
     for unit, colour in enumerate(COLOURS):
         neuron = Neuron.objects.create(
