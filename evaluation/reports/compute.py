@@ -10,6 +10,7 @@ from annotate.models import Study
 from evaluation.agreement.figures import agreement_figures
 from evaluation.models import Rater
 from evaluation.reports.options import ReportOptions
+from evaluation.reports.ratings import rating_sections
 from evaluation.reports.read import gold_by_name, load_long_table, study_raters
 
 
@@ -60,4 +61,5 @@ def compute_study_report(study: Study, options: ReportOptions) -> dict:
         layer_order=list(study.layers),
         rater_order=[r.name for r in raters.values()],
     )
-    return {"options": options.as_dict(), "left_out": excluded} | figures.to_dict()
+    report = {"options": options.as_dict(), "left_out": excluded} | figures.to_dict()
+    return report | rating_sections(study, options, table)

@@ -16,6 +16,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 
 from annotate.models import Study
 from evaluation.models import Judgment
+from evaluation.reports.rating_tables import RATING_TABLES
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LEVELS = ("pair", "neuron")
@@ -166,6 +167,7 @@ TABLES = {
     "calibration-summary": calibration_summary_rows,
     "sanity": sanity_rows,
     "disputed": disputed_rows,
+    **RATING_TABLES,
 }
 
 

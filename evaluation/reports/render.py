@@ -12,6 +12,7 @@ from evaluation.agreement.pairwise import DEFINITIONS
 from evaluation.reports import export
 from evaluation.reports.cache import cached_timings, get_study_report
 from evaluation.reports.options import ReportOptions
+from evaluation.reports.ratings import ratings_page
 
 
 def study_report_context(study: Study, options: ReportOptions, report_key: str, query: str) -> dict:
@@ -39,6 +40,7 @@ def study_report_context(study: Study, options: ReportOptions, report_key: str, 
         "heatmap": heatmap,
         "calibration": report["calibration"],
         "tables": list(export.TABLES),
+        **ratings_page(report),  # ratings_heatmap, mean_rating_columns, mean_rating_rows
         "query": query,
         "humans": [r["rater"] for r in report["reliability"]],
         "layer_columns": [*report["layers"], "Overall"],
