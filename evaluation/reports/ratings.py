@@ -72,18 +72,33 @@ def ratings_section(
     study: Study,
     options: ReportOptions,
 ) -> dict:
+    set_order = list(study.label_sets.values_list("name", flat=True))
     groups = [(None, ratings), *ratings.groupby("label_set", sort=True)]
+    means = mean_ratings(ratings, options.n_boot, options.seed).to_dict("records")
     return plain(
         {
             "threshold": options.rating_threshold,
             "layers": _codes(ratings["layer"], list(study.layers))[1],
             "raters": rating_raters(ratings),
-            "ordinal_agreement": ordinal_agreement(ratings),
-            "alpha_all_raters": [all_raters_row(name, part) for name, part in groups],
-            "mean_ratings": mean_ratings(ratings, options.n_boot, options.seed).to_dict("records"),
+            "ordinal_agreement": in_study_order(ordinal_agreement(ratings), set_order),
+            "alpha_all_raters": in_study_order(
+                [all_raters_row(name, part) for name, part in groups], set_order
+            ),
+            "mean_ratings": in_study_order(means, set_order),
             "binarised": binarised_section(ratings, judgments, labels, study, options),
         }
     )
+
+
+def in_study_order(rows: list, set_order: list[str]) -> list:
+    """Rows (dicts or dataclasses with a label_set) with all label sets (None) first, then
+    in the study's label set order; the sort is stable, so each set's rows keep theirs."""
+
+    def key(row) -> int:
+        name = row["label_set"] if isinstance(row, dict) else row.label_set
+        return -1 if name is None else (set_order.index(name) if name in set_order else 1 << 30)
+
+    return sorted(rows, key=key)
 
 
 def rating_raters(ratings: pd.DataFrame) -> list[dict]:
