@@ -46,9 +46,10 @@ def rating_sections(study: Study, options: ReportOptions, judgments: pd.DataFram
     """The `ratings` and `best_of` keys of the report (none when the study has neither).
     `judgments` is the report's long yes/no table with rater names."""
     sections = {}
-    labels = real_labels(study)
     ratings = rating_table(study)
-    ratings = ratings[ratings["neuron"].isin(labels.index)]
+    if len(ratings):  # the labels are read only then: a study may have 100,000 neurons
+        labels = real_labels(study)
+        ratings = ratings[ratings["neuron"].isin(labels.index)]
     if len(ratings):
         sections["ratings"] = ratings_section(ratings, judgments, labels, study, options)
     choices = choice_table(study)
