@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from annotate.api.permissions import IsStaff
 from annotate.permissions import access_study
-from evaluation.models import Judgment
+from evaluation.models import Judgment, LabelJudgment
 from evaluation.reports import export
 from evaluation.reports.cache import get_study_report, options_in_force, report_document_json
 from evaluation.reports.options import check_report_options
@@ -34,6 +34,7 @@ REPORT_PARAMETERS = [
     OpenApiParameter(
         "label_set", str, description="One label set (name or id); default: all together"
     ),
+    OpenApiParameter("rating_threshold", int, description="A rating 1-5 from this on is yes"),
 ]
 LEVEL = OpenApiParameter("level", str, enum=list(export.LEVELS), description="pair or neuron")
 OUTPUT = OpenApiParameter(
@@ -78,7 +79,8 @@ class ReportViewSet(viewsets.ViewSet):
 
     def _options(self, request, study_id):
         study = access_study(request.user, study_id, need="view")
-        if not Judgment.objects.filter(study=study).exists():
+        judged = Judgment.objects.filter(study=study).exists()
+        if not judged and not LabelJudgment.objects.filter(study=study).exists():
             raise NothingToReport()
         try:
             return study, options_in_force(study, check_report_options(request.query_params))

@@ -13,6 +13,7 @@ from evaluation.reports.display_names import display_names
 from evaluation.reports.label_sets import only_label_set, study_label_sets
 from evaluation.reports.options import ReportOptions
 from evaluation.reports.probe_set import probe_set_section
+from evaluation.reports.ratings import rating_sections
 from evaluation.reports.read import gold_by_name, load_long_table, study_raters
 
 
@@ -69,7 +70,7 @@ def compute_study_report(study: Study, options: ReportOptions) -> dict:
         "label_sets": with_label_set_ids(study, report["label_sets"]),
         "display_names": display_names(raters.values()),
         "probe_set": probe_set,
-    }
+    } | rating_sections(study, options, table)
 
 
 def with_label_set_ids(study: Study, label_sets: list[dict]) -> list[dict]:

@@ -16,6 +16,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 
 from annotate.models import Study
 from evaluation.models import Judgment
+from evaluation.reports.rating_tables import RATING_TABLES
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LEVELS = ("pair", "neuron")
@@ -196,6 +197,7 @@ TABLES = {
     "disputed": disputed_rows,
     "label-sets": label_set_rows,
     "label-set-comparison": label_set_comparison_rows,
+    **RATING_TABLES,
 }
 
 

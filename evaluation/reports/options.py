@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from evaluation.agreement.consensus import REFERENCES
 from evaluation.agreement.figures import FigureSettings
 from evaluation.agreement.neuron_level import check_rule
+from evaluation.agreement.ordinal import DEFAULT_THRESHOLD, SCALE
 
 MAX_BOOT = 5000
 
@@ -28,6 +29,7 @@ class ReportOptions:
     # Annotators whose gold accuracy is under this are left out; None: the study's bar
     # (AnnotationSettings.min_gold_accuracy), filled in by `with_study_defaults`.
     min_gold: float | None = None
+    rating_threshold: int = DEFAULT_THRESHOLD  # a 1-5 rating at or above it counts as yes
     seed: int = 0  # of the bootstrap; not a query parameter
     # One label set's labels only (its name or id; `label_sets.label_set_in_force` makes it
     # the name); None: every label set of the study together.
@@ -41,6 +43,8 @@ class ReportOptions:
             raise ValueError(f"n_boot must be between 0 and {MAX_BOOT}")
         if self.min_gold is not None and not 0 <= self.min_gold <= 1:
             raise ValueError("min_gold must be between 0 and 1")
+        if self.rating_threshold not in SCALE:
+            raise ValueError(f"rating_threshold must be an integer from {SCALE[0]} to {SCALE[-1]}")
 
     def with_study_defaults(self, study_min_gold: float) -> ReportOptions:
         """These options with the study's gold bar where none was asked for."""
@@ -66,8 +70,11 @@ def check_report_options(params) -> ReportOptions:
         min_gold = params.get("min_gold")
         min_gold = float(min_gold) if min_gold not in (None, "") else None
         ids = tuple(sorted({int(i) for i in getlist("exclude_id")}))
+        threshold = int(params.get("rating_threshold", defaults.rating_threshold))
     except ValueError:
-        raise ValueError("n_boot and exclude_id must be integers, min_gold a number") from None
+        raise ValueError(
+            "n_boot, exclude_id and rating_threshold must be integers, min_gold a number"
+        ) from None
     options = ReportOptions(
         rule=params.get("rule", defaults.rule),
         reference=params.get("reference", defaults.reference),
@@ -76,6 +83,7 @@ def check_report_options(params) -> ReportOptions:
         exclude_rater_ids=ids,
         min_gold=min_gold,
         label_set=(params.get("label_set") or "").strip() or None,
+        rating_threshold=threshold,
     )
     options.check()
     return options

@@ -14,6 +14,7 @@ from evaluation.reports.cache import cached_timings, get_study_report
 from evaluation.reports.label_sets import study_label_sets
 from evaluation.reports.options import ReportOptions
 from evaluation.reports.probe_set import page_rows
+from evaluation.reports.ratings import ratings_page
 from evaluation.reports.read import DISPUTED_PAGE, disputed_details
 
 
@@ -43,6 +44,7 @@ def study_report_context(study: Study, options: ReportOptions, report_key: str, 
         "heatmap": heatmap,
         "calibration": report["calibration"],
         "tables": list(export.TABLES),
+        **ratings_page(report),  # ratings_heatmap, mean_rating_columns, mean_rating_rows
         "query": query,
         "probe_set_rows": page_rows(report.get("probe_set")),
         "humans": [r["rater"] for r in report["reliability"]],

@@ -59,8 +59,8 @@
     svg.appendChild(g);
   }
 
-  function drawHeatmap(data, level, metric, layer) {
-    const box = document.getElementById("heatmap");
+  function drawHeatmap(data, level, metric, layer, boxId = "heatmap") {
+    const box = document.getElementById(boxId);
     if (!box) return;
     const raters = data[level].raters;
     const short = data[level].names || {};
@@ -176,6 +176,20 @@
         controls.querySelector("select[name=hm-layer]").value,
       );
       if (controls) { controls.addEventListener("change", redraw); redraw(); }
+    }
+    // Ratings binarised beside the yes/no raters: one level, its own controls.
+    const rh = document.getElementById("ratings-heatmap-data");
+    const rhControls = document.getElementById("ratings-heatmap-controls");
+    if (rh && rhControls) {
+      const data = JSON.parse(rh.textContent);
+      const redraw = () => drawHeatmap(
+        data, "binarised",
+        rhControls.querySelector("input[name=rh-metric]:checked").value,
+        rhControls.querySelector("select[name=rh-layer]").value,
+        "ratings-heatmap",
+      );
+      rhControls.addEventListener("change", redraw);
+      redraw();
     }
     const cal = document.getElementById("calibration-data");
     const box = document.getElementById("calibration");
