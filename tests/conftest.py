@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from tests.helpers import judge, png_bytes
+from tests.helpers import give_to_staff, judge, png_bytes
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -37,16 +37,6 @@ def staff(django_user_model):
     for study in Study.objects.all():
         StudyRole.objects.get_or_create(study=study, user=user, defaults={"role": "owner"})
     return user
-
-
-def _give_to_staff(study) -> None:
-    from django.contrib.auth import get_user_model
-
-    from annotate.models import StudyRole
-
-    user = get_user_model().objects.filter(username="staff", is_staff=True).first()
-    if user is not None:
-        StudyRole.objects.get_or_create(study=study, user=user, defaults={"role": "owner"})
 
 
 @pytest.fixture
@@ -93,7 +83,7 @@ def make_study(db):
                 )
                 image = do_store_image(png_bytes(color, seed=unit * 100 + rank))
                 NeuronImage.objects.create(neuron=neuron, image=image, rank=rank)
-        _give_to_staff(study)
+        give_to_staff(study)
         return study
 
     return build

@@ -117,6 +117,20 @@ RESULTS = CLIP_DISSECT / "results"
 CONCEPT_SETS = CLIP_DISSECT / "concept_sets"
 
 
+# --- Ownership -------------------------------------------------------------------------------
+def give_to_staff(study: Study) -> Study:
+    """Make the `staff` test user (when the test has one) the study's owner, as creating it
+    through a page or the API would."""
+    from django.contrib.auth import get_user_model
+
+    from annotate.models import StudyRole
+
+    user = get_user_model().objects.filter(username="staff", is_staff=True).first()
+    if user is not None:
+        StudyRole.objects.get_or_create(study=study, user=user, defaults={"role": "owner"})
+    return study
+
+
 # --- API responses ---------------------------------------------------------------------------
 def page(results: list, count: int | None = None) -> dict:
     """The whole body of a one-page list response."""

@@ -8,7 +8,7 @@ from annotate.annotation.members import do_create_invite, do_join_study
 from annotate.importers.images import do_import_images
 from annotate.importers.labels import do_import_labels
 from annotate.models import NeuronImage, Study, Unit
-from tests.helpers import manifest, png_bytes
+from tests.helpers import give_to_staff, manifest, png_bytes
 
 IMAGES = {f"img{i}.png": png_bytes((200, 10 * i, 10), seed=i) for i in range(6)}
 ROWS = [  # conv1:0 gets its k=3 images, conv1:1 two of them, conv1:2 none
@@ -32,7 +32,9 @@ def folder(tmp_path):
 @pytest.fixture
 def imported(db, staff, annotators, folder):
     """A study that alice joined before anything was imported into it."""
-    study = Study.objects.create(name="fresh", target_network="rn50", probe_dataset="gen", k=3)
+    study = give_to_staff(
+        Study.objects.create(name="fresh", target_network="rn50", probe_dataset="gen", k=3)
+    )
     do_join_study(annotators["alice"], do_create_invite(study, staff))
     do_import_labels(study, b"layer,unit,description\nconv1,0,red\nconv1,1,blue\nconv1,2,green\n")
     do_import_images(study, manifest(ROWS), folder)
@@ -48,7 +50,8 @@ def next_over_api(user, study) -> dict:
 
 
 def test_scripted_annotation_finds_units_on_a_freshly_imported_study(imported, annotators, staff):
-    for user in (annotators["alice"], staff):  # staff join on their first call
+    do_join_study(staff, do_create_invite(imported, staff))  # staff join by invite too
+    for user in (annotators["alice"], staff):
         body = next_over_api(user, imported)
         assert [(u["label"], len(u["images"])) for u in body["units"]] == [("red", 3)]
         assert body["progress"]["finished"] is False

@@ -77,7 +77,8 @@ def fuzz_as(schema_reader, user) -> int:
 
 
 def test_no_generated_request_causes_a_server_error(
-    staff, annotators, make_study, django_user_model, broker, keep_test_connection
+    staff, annotators, make_study, django_user_model, broker, keep_test_connection,
+    django_capture_on_commit_callbacks,
 ):
     from annotate.models import StudyAnnotator, StudyRole
 
@@ -93,6 +94,7 @@ def test_no_generated_request_causes_a_server_error(
     rater = Rater.objects.create(name="es", kind="openclip_es")
     client = APIClient()
     client.force_authenticate(staff)
-    started = client.post("/api/runs/", {"study": study.pk, "rater": rater.pk}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):  # runs are published after commit
+        started = client.post("/api/runs/", {"study": study.pk, "rater": rater.pk}, format="json")
     assert started.status_code == 201, started.json()
     assert purge_queues() >= 1

@@ -8,7 +8,7 @@ from django.urls import reverse
 from annotate.importers.labels import do_import_labels
 from annotate.kept_uploads import KeptUploads, access_kept_uploads
 from annotate.models import LabelSet, NeuronImage, Study
-from tests.helpers import png_bytes, snapshot, zip_bytes
+from tests.helpers import give_to_staff, png_bytes, snapshot, zip_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +23,10 @@ def _kept_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture
-def study():
-    study = Study.objects.create(name="Shapes", target_network="rn", probe_dataset="p", k=2)
+def study(staff):
+    study = give_to_staff(
+        Study.objects.create(name="Shapes", target_network="rn", probe_dataset="p", k=2)
+    )
     do_import_labels(study, b"layer,unit,description\nconv1,0,red\nconv1,1,blue\n")
     return study
 

@@ -8,7 +8,7 @@ import pytest
 
 from annotate.importers.labels import do_import_labels
 from annotate.models import LabelSet, NeuronImage, Study
-from tests.helpers import png_bytes, zip_bytes
+from tests.helpers import give_to_staff, png_bytes, zip_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,8 +32,10 @@ def _orm_beside_playwright_and_kept_files_in_tmp(monkeypatch, settings, tmp_path
 
 
 @pytest.fixture
-def study():
-    study = Study.objects.create(name="Shapes", target_network="rn", probe_dataset="p", k=2)
+def study(staff):
+    study = give_to_staff(
+        Study.objects.create(name="Shapes", target_network="rn", probe_dataset="p", k=2)
+    )
     do_import_labels(study, b"layer,unit,description\nconv1,0,red\nconv1,1,blue\n")
     return study
 

@@ -8,7 +8,7 @@ import pytest
 from annotate.importers.images import do_import_images
 from annotate.importers.labels import do_import_labels
 from annotate.models import Study
-from tests.helpers import png_bytes, zip_bytes
+from tests.helpers import give_to_staff, png_bytes, zip_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,8 +28,10 @@ def _orm_beside_playwright(monkeypatch):
 
 
 @pytest.fixture
-def study():
-    study = Study.objects.create(name="Two sets", target_network="rn", probe_dataset="p", k=1)
+def study(staff):
+    study = give_to_staff(
+        Study.objects.create(name="Two sets", target_network="rn", probe_dataset="p", k=1)
+    )
     do_import_labels(
         study, b"layer,unit,description,similarity\nconv1,0,red,0.3\nconv1,1,blue,0.2\n"
         b"conv2,0,grass,0.4\n", label_set="CLIP-Dissect",

@@ -9,7 +9,7 @@ from django.urls import reverse
 from annotate.importers.images import do_import_images
 from annotate.importers.labels import do_import_labels
 from annotate.models import LabelSet, Study
-from tests.helpers import png_bytes, zip_bytes
+from tests.helpers import give_to_staff, png_bytes, zip_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +19,10 @@ MANIFEST = b"layer,unit,rank,path\nconv1,0,1,a.png\nconv1,1,1,b.png\n"
 
 
 @pytest.fixture
-def study():
-    study = Study.objects.create(name="Two sets", target_network="rn", probe_dataset="p", k=1)
+def study(staff):
+    study = give_to_staff(
+        Study.objects.create(name="Two sets", target_network="rn", probe_dataset="p", k=1)
+    )
     do_import_labels(study, CLIP, label_set="CLIP-Dissect 10k")
     do_import_labels(study, NETDISSECT, label_set="NetDissect", layer="conv1")
     archive = zip_bytes({"a.png": png_bytes(seed=1), "b.png": png_bytes(seed=2)})
@@ -66,7 +68,9 @@ def test_a_label_set_of_another_study_is_not_found(client, staff, study):
 
 
 def test_pages_are_per_label_set_and_keep_it(client, staff):
-    study = Study.objects.create(name="Many", target_network="rn", probe_dataset="p", k=1)
+    study = give_to_staff(
+        Study.objects.create(name="Many", target_network="rn", probe_dataset="p", k=1)
+    )
     rows = "".join(f"conv1,{unit},c{unit},0.1\n" for unit in range(50))
     labels = f"layer,unit,description,similarity\n{rows}".encode()
     for name in ("first", "second"):
@@ -82,7 +86,9 @@ def test_pages_are_per_label_set_and_keep_it(client, staff):
 
 
 def test_a_study_without_neurons_says_so(client, staff):
-    study = Study.objects.create(name="Empty", target_network="rn", probe_dataset="p")
+    study = give_to_staff(
+        Study.objects.create(name="Empty", target_network="rn", probe_dataset="p")
+    )
     client.force_login(staff)
     html = client.get(reverse("study-detail", args=[study.pk])).content.decode()
     assert "No neurons imported yet." in html and "Label sets" not in html

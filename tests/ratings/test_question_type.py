@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from annotate.models import Study
+from tests.helpers import give_to_staff
 
 pytestmark = pytest.mark.django_db
 BODY = {"name": "DnD study", "target_network": "resnet50", "probe_dataset": "broden"}
@@ -40,7 +41,7 @@ def test_an_unknown_question_type_is_refused(staff_api):
 
 
 def test_the_study_page_names_the_question(client, staff):
-    study = Study.objects.create(**BODY, question_type=Study.QuestionType.BEST_OF)
+    study = give_to_staff(Study.objects.create(**BODY, question_type=Study.QuestionType.BEST_OF))
     client.force_login(staff)
     page = client.get(reverse("study-detail", args=[study.pk])).content.decode()
     assert "Question: Best of the label sets&#x27; labels" in page

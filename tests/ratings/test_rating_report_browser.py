@@ -8,6 +8,7 @@ from django.core.management import call_command
 from sklearn.metrics import cohen_kappa_score
 
 from annotate.models import Study
+from tests.helpers import give_to_staff
 from tests.ratings.conftest import ANN1, ANN2
 from tests.ratings.dnd_files import METHODS, dnd_file
 
@@ -31,10 +32,10 @@ def ratings_page(live_server, mixed_study, staff):
 def dnd_page(live_server, tmp_path, staff):
     path = tmp_path / "human_evals.csv"
     path.write_bytes(dnd_file(units={"layer3": 6, "layer4": 9}, seed=3).data)
-    study = Study.objects.create(
+    study = give_to_staff(Study.objects.create(
         name="DnD", target_network="resnet50", probe_dataset="broden",
         question_type=Study.QuestionType.LABEL_RATING,
-    )  # fmt: skip
+    ))  # fmt: skip
     call_command("import_judgments", str(path), "--study", "DnD", "--format", "dnd-human-evals")
     yield from open_report(live_server, study)
 

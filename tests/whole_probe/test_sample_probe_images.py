@@ -177,9 +177,9 @@ def test_a_leased_gold_unit_is_left_alone_too(study, staff, annotators):
     AnnotationSettings.objects.create(study=study, gold_rate=0)
     do_join_study(annotators["alice"], do_create_invite(study, staff))
     do_make_gold_units(study, {("layer4", 2): True})
-    assert claim_gold_unit(annotators["alice"], study)  # moves no counter
+    assert claim_gold_unit(annotators["alice"], study)
     gold = Unit.objects.get(study=study, is_gold=True)
-    assert (gold.claimed, gold.done) == (0, 0)
+    assert (gold.claimed, gold.done) == (1, 0)  # leased, not answered
     report = do_sample_probe_images(study, SampleDesign(**DESIGN))
     assert report.started == 1
     assert not NeuronImage.objects.filter(neuron_id=gold.pk, is_sampled=True).exists()

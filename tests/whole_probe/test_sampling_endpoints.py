@@ -6,14 +6,15 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from annotate.models import NeuronImage, Study
+from tests.helpers import give_to_staff
 from tests.whole_probe.helpers import UNITS, import_dissection, sampled_rows
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def study(tmp_path):
-    return import_dissection(tmp_path)
+def study(tmp_path, staff):
+    return give_to_staff(import_dissection(tmp_path))
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def test_api_samples_and_says_what_it_did(study, staff_api):
 
 
 def test_api_refusals_change_nothing(study, staff_api, annotators):
-    bare = Study.objects.create(name="bare", target_network="n", probe_dataset="p")
+    bare = give_to_staff(Study.objects.create(name="bare", target_network="n", probe_dataset="p"))
     response = staff_api.post(url(bare), {"random": 3}, format="json")
     assert response.status_code == 400
     assert response.json() == {

@@ -16,6 +16,7 @@ from annotate.annotation.members import do_create_invite, do_join_study
 from annotate.annotation.submission import do_submit_unit
 from annotate.models import AnnotationSettings, Neuron, NeuronImage, ProbeSetImage, Study
 from evaluation.reports.cache import get_study_report
+from tests.helpers import give_to_staff, pairs_shown
 from tests.whole_probe.helpers import UNITS, image_class, import_dissection
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,9 +49,10 @@ def annotate_everything(study: Study, users) -> int:
                 break
             unit = units[0]
             ids = [img["id"] for img in unit["images"]]
+            pair_of = pairs_shown(user, unit)  # opaque ids back to (neuron, image) pairs
             do_submit_unit(
                 user, study, client_id=uuid.uuid4(), neuron_id=unit["neuron"],
-                answers={i: "yes" if truth[i] else "no" for i in ids}, order_shown=ids,
+                answers={i: "yes" if truth[pair_of[i]] else "no" for i in ids}, order_shown=ids,
                 ms_spent=900,
             )  # fmt: skip
             submitted += 1
@@ -67,7 +69,7 @@ def row(section: dict, rater: str, label_set: str, layer: str = "Overall") -> di
 
 @pytest.fixture
 def annotated(tmp_path, staff, annotators):
-    study = import_dissection(tmp_path)
+    study = give_to_staff(import_dissection(tmp_path))
     Study.objects.filter(pk=study.pk).update(probe_alpha=0.1)  # one class in ten
     study.refresh_from_db()
     AnnotationSettings.objects.create(study=study, gold_rate=0, shuffle_images=True)
