@@ -19,6 +19,7 @@ from annotate.annotation.forms import AnnotationSettingsForm, DistractorForm, Si
 from annotate.annotation.image_ids import image_id as opaque_id
 from annotate.annotation.progress import annotator_rows, study_summary, unit_page
 from annotate.annotation.quality import GoldError, do_add_distractors
+from annotate.annotation.questions import LABEL_ANSWER_KEYS
 from annotate.annotation.submission import (
     SubmissionConflict,
     SubmissionError,
@@ -90,6 +91,7 @@ def submit(request, study, body):
         client_id=body.get("client_id"),
         neuron_id=body.get("neuron"),
         answers=body.get("answers"),
+        label_answer={key: body.get(key) for key in LABEL_ANSWER_KEYS if key in body},
         order_shown=body.get("order_shown") or [],
         ms_spent=body.get("ms_spent"),
     )
