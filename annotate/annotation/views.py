@@ -32,6 +32,7 @@ from annotate.annotation.units import do_sync_units, unit_counts
 from annotate.models import Assignment, Invite, NeuronImage
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+RATING_WORDS = {1: "not at all", 2: "poorly", 3: "partly", 4: "well", 5: "perfectly"}
 
 
 def json_endpoint(view):
@@ -70,6 +71,8 @@ def annotate_page(request, study_id: int):
     counts = unit_counts(study)
     context = {"study": study, "settings": config, "counts": counts}
     context["total"] = config.quota or counts.units  # the annotator's share, or all units
+    context["question_template"] = f"annotation/questions/{study.question_type}.html"
+    context["ratings"] = RATING_WORDS.items()
     return render(request, "annotation/annotate.html", context)
 
 

@@ -98,3 +98,41 @@ def join(study, staff, users) -> None:
     invite = do_create_invite(study, staff)
     for user in users:
         do_join_study(user, invite)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def page(live_server, monkeypatch):
+    """Debian's Chromium, headless. Playwright's sync API runs an event loop in this thread;
+    Django's ORM calls are still safe, so async-unsafe calls are allowed for this test only
+    (left set, it would leak into `check --deploy` elsewhere)."""
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/browser.sh (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 760})
+        page.set_default_timeout(60_000)  # a busy CI machine can be slow; failures stay failures
+        yield page
+        browser.close()
+
+
+def log_in(page, live_server, name: str, next_url: str) -> None:
+    page.goto(f"{live_server.url}/accounts/login/?next={next_url}")
+    page.fill("#id_username", name)
+    page.fill("#id_password", f"{name}-pass")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}{next_url}")

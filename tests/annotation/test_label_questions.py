@@ -8,8 +8,12 @@ from rest_framework.test import APIClient
 
 from annotate.annotation.assignment import access_next_unit
 from annotate.annotation.members import human_rater
-from annotate.annotation.quality import GoldError, do_add_distractors, do_make_gold_units
-from annotate.annotation.quality import gold_tally
+from annotate.annotation.quality import (
+    GoldError,
+    do_add_distractors,
+    do_make_gold_units,
+    gold_tally,
+)
 from annotate.annotation.submission import (
     SubmissionConflict,
     SubmissionError,
@@ -76,11 +80,15 @@ def test_a_rating_is_stored_once_under_the_annotators_rater(rating_study, annota
     first = do_submit_unit(alice, rating_study, **args)
     again = do_submit_unit(alice, rating_study, **args)
     judgment = LabelJudgment.objects.get()
-    assert first == again == {
-        "client_id": str(args["client_id"]),
-        "neuron": unit["neuron"],
-        "stored": judgment.created.isoformat(),
-    }
+    assert (
+        first
+        == again
+        == {
+            "client_id": str(args["client_id"]),
+            "neuron": unit["neuron"],
+            "stored": judgment.created.isoformat(),
+        }
+    )
     assert (judgment.rater, judgment.neuron_id, judgment.question) == (
         human_rater(alice),
         unit["neuron"],
@@ -214,15 +222,17 @@ def test_a_choice_is_stored_once_as_the_units_best_of_judgment(best_of_study, an
     first = do_submit_unit(alice, best_of_study, **args)
     assert do_submit_unit(alice, best_of_study, **args) == first
     judgment = LabelJudgment.objects.get()
-    shown_order = [
-        Neuron.objects.get(label=label["label"]).pk for label in unit["labels"]
-    ]
+    shown_order = [Neuron.objects.get(label=label["label"]).pk for label in unit["labels"]]
     assert (judgment.question, judgment.neuron_id, judgment.chosen.label) == (
         "best_of",
         Neuron.objects.get(label="dog").pk,
         "animal faces",
     )
-    assert (judgment.none_fits, judgment.rating, judgment.rater) == (False, None, human_rater(alice))
+    assert (judgment.none_fits, judgment.rating, judgment.rater) == (
+        False,
+        None,
+        human_rater(alice),
+    )
     assert judgment.extra == {
         "labels_shown": shown_order,
         "position": unit["labels"].index(pick) + 1,
@@ -272,8 +282,11 @@ def test_undo_deletes_the_choice_and_shows_it_again(best_of_study, annotators):
     answers = recent_answers(alice, best_of_study)
     chosen_label = unit["labels"][1]["label"]
     assert [(a["summary"], a["answer"], a["labels"]) for a in answers] == [
-        (f"best: {chosen_label}", {"chosen": unit["labels"][1]["id"], "none_fits": False},
-         unit["labels"])
+        (
+            f"best: {chosen_label}",
+            {"chosen": unit["labels"][1]["id"], "none_fits": False},
+            unit["labels"],
+        )
     ]
     undone = do_undo_submission(alice, best_of_study, args["client_id"])
     assert undone["answer"] == {"chosen": unit["labels"][1]["id"], "none_fits": False}
