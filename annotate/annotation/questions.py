@@ -64,7 +64,7 @@ def with_labels(units: list[tuple[int, dict]]) -> list[dict]:
 
 def check_rating(rating, uninterpretable) -> dict:
     """A rating 1..5, or none with the label marked uninterpretable."""
-    if uninterpretable not in (True, False, None):
+    if not isinstance(uninterpretable, bool | None):
         raise AnswerError("uninterpretable must be true or false.")
     if uninterpretable:
         if rating is not None:
@@ -77,7 +77,7 @@ def check_rating(rating, uninterpretable) -> dict:
 
 def check_choice(lease_id: int, neuron_id: int, chosen, none_fits) -> dict:
     """One of the unit's labels by the opaque id it was shown under, or none fits."""
-    if none_fits not in (True, False, None):
+    if not isinstance(none_fits, bool | None):
         raise AnswerError("none_fits must be true or false.")
     order = labels_in_order(lease_id, unit_labels([neuron_id]).get(neuron_id, []))
     shown = [n for n, _ in order]
@@ -86,7 +86,7 @@ def check_choice(lease_id: int, neuron_id: int, chosen, none_fits) -> dict:
             raise AnswerError("Choose a label or say none fits, not both.")
         return {"chosen": None, "none_fits": True, "extra": {"labels_shown": shown}}
     lookup = {label_id(lease_id, n): n for n in shown}
-    if chosen not in lookup:
+    if not isinstance(chosen, str) or chosen not in lookup:
         raise AnswerError("chosen must be the id of one of the unit's labels (or none_fits).")
     extra = {"labels_shown": shown, "position": shown.index(lookup[chosen]) + 1}
     return {"chosen": lookup[chosen], "none_fits": False, "extra": extra}

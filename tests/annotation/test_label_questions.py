@@ -21,6 +21,7 @@ from annotate.annotation.submission import (
     do_undo_submission,
     recent_answers,
 )
+from annotate.annotation.units import do_sync_units, unit_counts
 from annotate.models import Assignment, Neuron, NeuronImage, Unit
 from evaluation.models import LabelJudgment
 from tests.annotation.conftest import build_label_study, configure, join
@@ -253,6 +254,8 @@ def test_none_fits_is_stored_without_a_choice(best_of_study, annotators):
         ({}, "chosen must be the id of one of the unit's labels"),
         ({"chosen": "not-an-id"}, "chosen must be the id of one of the unit's labels"),
         ({"none_fits": True, "chosen": "x"}, "not both"),
+        ({"chosen": ["a", "list"]}, "chosen must be the id of one of the unit's labels"),
+        ({"none_fits": 1}, "none_fits must be true or false"),
     ],
 )
 def test_a_bad_choice_stores_nothing(best_of_study, annotators, answer, message):
@@ -307,6 +310,13 @@ def test_overlap_r_holds_for_best_of_units(best_of_study, annotators, staff):
     )
 
 
+def test_syncing_units_keeps_one_unit_per_best_of_layer_unit(best_of_study, annotators):
+    Unit.objects.all().delete()
+    assert do_sync_units(best_of_study) == 3
+    assert set(Unit.objects.values_list("neuron__label", flat=True)) == {"dog", "wheel", "sky"}
+    assert unit_counts(best_of_study).waiting == 0
+
+
 def test_a_best_of_unit_waits_for_its_first_label_sets_images(db, staff, annotators):
     study = build_label_study("best_of", {"A": ["x"], "B": ["y"]}, k=3)
     first = Neuron.objects.get(label="x")
@@ -315,6 +325,7 @@ def test_a_best_of_unit_waits_for_its_first_label_sets_images(db, staff, annotat
     join(study, staff, [annotators["alice"]])
     body = access_next_unit(annotators["alice"], study, prefetch=3)
     assert body["units"] == [] and body["progress"]["no_work_left"] is True
+    assert unit_counts(study).waiting == 1  # one (layer, unit), not one per label set
     NeuronImage.objects.create(
         neuron=first, image=NeuronImage.objects.get(neuron__label="y", rank=3).image, rank=3
     )
