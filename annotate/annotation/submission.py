@@ -106,9 +106,6 @@ FROM annotate_assignment a
 WHERE a.annotator_id = %(user)s AND a.study_id = %(study)s AND a.unit_id = %(neuron)s
 """
 
-# One statement, so atomic without a transaction round trip: the submission row (skipped on a
-# repeated client id or a second answer to the unit), its judgments, the lease closed and the
-# unit's counters. An expired lease had given its claim back, so it takes it again.
 PAIR_JUDGED = """
     INSERT INTO evaluation_judgment
         (rater_id, neuron_image_id, verdict, extra, submission, created)
@@ -126,6 +123,9 @@ LABEL_JUDGED = """
            %(none_fits)s, %(chosen)s, %(extra)s::jsonb, %(client_id)s, sub.created
     FROM sub
 """
+# One statement, so atomic without a transaction round trip: the submission row (skipped on a
+# repeated client id or a second answer to the unit), its judgments, the lease closed and the
+# unit's counters. An expired lease had given its claim back, so it takes it again.
 WRITE_SQL = """
 WITH sub AS (
     INSERT INTO annotate_submission
