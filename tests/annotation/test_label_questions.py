@@ -433,3 +433,24 @@ def test_choices_over_the_api(best_of_study, annotators):
     assert refused.status_code == 400
     assert refused.json() == {"detail": "Choose a label or say none fits, not both."}
     assert LabelJudgment.objects.count() == 1
+
+
+# --- the pages ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question, keys, invite_says",
+    [
+        ("label_rating", "1</kbd>…<kbd>5</kbd> rate", "rate from 1 to 5"),
+        ("best_of", "<kbd>0</kbd> none fits", "pick the label that describes"),
+        ("pair_yes_no", "<kbd>y</kbd> all yes", "whether it relates to the label"),
+    ],
+)
+def test_the_pages_say_what_the_study_asks(client, staff, annotators, question, keys, invite_says):
+    study = build_label_study(question, {"A": ["dog"], "B": ["fur"]})
+    join(study, staff, [annotators["alice"]])
+    invite = study.invites.get()
+    assert invite_says in client.get(f"/annotate/join/{invite.token}/").content.decode()
+    client.force_login(annotators["alice"])
+    page = client.get(f"/annotate/studies/{study.pk}/").content.decode()
+    assert f'data-question="{question}"' in page and keys in page
