@@ -43,10 +43,23 @@ def unit_labels(neuron_ids) -> dict[int, list[tuple[int, str]]]:
 
 
 def labels_in_order(lease_id: int, labels: list[tuple[int, str]]) -> list[tuple[int, str]]:
-    """The order this lease shows the labels in: random, the same on every request."""
-    shown = sorted(labels)
-    random.Random(f"labels:{lease_id}").shuffle(shown)
+    """The order this lease shows the labels in: random, the same on every request.
+
+    A label that several label sets gave is shown once, under whichever of their neurons the
+    shuffle put first, so a choice of it credits each of them as often.
+    """
+    shuffled = sorted(labels)
+    random.Random(f"labels:{lease_id}").shuffle(shuffled)
+    shown, seen = [], set()
+    for neuron, label in shuffled:
+        if same_label(label) not in seen:
+            seen.add(same_label(label))
+            shown.append((neuron, label))
     return shown
+
+
+def same_label(label: str) -> str:
+    return " ".join(label.split()).casefold()
 
 
 def with_labels(units: list[tuple[int, dict]]) -> list[dict]:
@@ -79,8 +92,8 @@ def check_choice(lease_id: int, neuron_id: int, chosen, none_fits) -> dict:
     """One of the unit's labels by the opaque id it was shown under, or none fits."""
     if not isinstance(none_fits, bool | None):
         raise AnswerError("none_fits must be true or false.")
-    order = labels_in_order(lease_id, unit_labels([neuron_id]).get(neuron_id, []))
-    shown = [n for n, _ in order]
+    labels = unit_labels([neuron_id]).get(neuron_id, [])
+    shown = [n for n, _ in labels_in_order(lease_id, labels)]
     if none_fits:
         if chosen is not None:
             raise AnswerError("Choose a label or say none fits, not both.")
@@ -88,8 +101,13 @@ def check_choice(lease_id: int, neuron_id: int, chosen, none_fits) -> dict:
     lookup = {label_id(lease_id, n): n for n in shown}
     if not isinstance(chosen, str) or chosen not in lookup:
         raise AnswerError("chosen must be the id of one of the unit's labels (or none_fits).")
-    extra = {"labels_shown": shown, "position": shown.index(lookup[chosen]) + 1}
-    return {"chosen": lookup[chosen], "none_fits": False, "extra": extra}
+    pick = lookup[chosen]
+    extra = {"labels_shown": shown, "position": shown.index(pick) + 1}
+    text = same_label(dict(labels)[pick])
+    twins = [n for n, label in labels if n != pick and same_label(label) == text]
+    if twins:
+        extra["same_label"] = twins  # other label sets' neurons with this very label
+    return {"chosen": pick, "none_fits": False, "extra": extra}
 
 
 def check_label_answer(study: Study, lease_id: int, neuron_id: int, answer: dict) -> dict:

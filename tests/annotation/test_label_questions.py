@@ -454,3 +454,17 @@ def test_the_pages_say_what_the_study_asks(client, staff, annotators, question, 
     client.force_login(annotators["alice"])
     page = client.get(f"/annotate/studies/{study.pk}/").content.decode()
     assert f'data-question="{question}"' in page and keys in page
+
+
+def test_a_label_two_label_sets_gave_is_shown_once_and_the_choice_names_both(db, staff, annotators):
+    study = build_label_study("best_of", {"A": ["dog"], "B": ["Dog "], "C": ["fur"]})
+    join(study, staff, [annotators["alice"]])
+    unit = first_unit(annotators["alice"], study)
+    assert sorted(x["label"].strip().lower() for x in unit["labels"]) == ["dog", "fur"]
+    pick = next(x for x in unit["labels"] if x["label"].strip().lower() == "dog")
+    answer = {"chosen": pick["id"]}
+    do_submit_unit(annotators["alice"], study, **shown(unit), label_answer=answer)
+    judgment = LabelJudgment.objects.get()
+    dogs = set(Neuron.objects.filter(label__in=["dog", "Dog "]).values_list("pk", flat=True))
+    assert {judgment.chosen_id, *judgment.extra["same_label"]} == dogs
+    assert len(judgment.extra["labels_shown"]) == 2
