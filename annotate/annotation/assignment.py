@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from annotate.annotation.image_ids import image_id
 from annotate.annotation.members import settings_for
+from annotate.annotation.questions import with_labels
 from annotate.models import Study, StudyAnnotator
 
 MAX_PREFETCH = 3
@@ -184,14 +185,27 @@ def access_next_unit(user, study: Study, prefetch: int = 1) -> dict:
         if len(leases) < slots:
             counts, leases = claim_and_list_leases(user, study, 0, config.quota)
     units = units_payload(study, leases[:slots], config.shuffle_images)
-    return {"units": units, "progress": progress_payload(user, study, counts, config)}
+    return {
+        "question": study.question_type,
+        "units": units,
+        "progress": progress_payload(user, study, counts, config),
+    }
 
 
 def units_payload(study: Study, rows: list[tuple], shuffle: bool) -> list[dict]:
-    return [
-        unit_payload(study, lease_id, neuron_id, label, pairs, shuffle)
+    units = [
+        (lease_id, unit_payload(study, lease_id, neuron_id, label, pairs, shuffle))
         for lease_id, neuron_id, label, _, pairs in rows
     ]
+    return for_question(study, units)
+
+
+def for_question(study: Study, units: list[tuple[int, dict]]) -> list[dict]:
+    """Unit payloads from (lease id, payload) as the study's question shows them: a best-of
+    unit carries its label sets' labels instead of one label."""
+    if study.question_type == Study.QuestionType.BEST_OF:
+        return with_labels(units)
+    return [unit for _, unit in units]
 
 
 def unit_payload(study: Study, lease_id: int, neuron_id: int, label: str, pairs, shuffle) -> dict:

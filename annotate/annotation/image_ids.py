@@ -17,3 +17,11 @@ def pair_lookup(lease_id: int, pair_ids) -> dict[str, int]:
     browser queued before the ids became opaque are still stored."""
     lookup = {image_id(lease_id, pair): pair for pair in pair_ids}
     return lookup | {str(pair): pair for pair in pair_ids}
+
+
+LABEL_SALT = "neuronjudge.annotation.label-id"
+
+
+def label_id(lease_id: int, neuron_id: int) -> str:
+    """A best-of label's opaque id for one lease: it does not tell which label set gave it."""
+    return salted_hmac(LABEL_SALT, f"{lease_id}:{neuron_id}", algorithm="sha256").hexdigest()[:16]

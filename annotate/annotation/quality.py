@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from django.db import transaction
 from django.db.models import Case, Count, F, Max, Q, Value, When
 
+from annotate.annotation.label_gold import label_gold_tally
 from annotate.annotation.members import settings_for
-from annotate.annotation.units import do_sync_units
+from annotate.annotation.units import asks_per_unit, do_sync_units
 from annotate.models import TOP_K, GoldAnswer, Neuron, NeuronImage, Study, Unit
 from evaluation.models import Judgment, Rater, Verdict
 
@@ -36,7 +37,10 @@ def known_pair_judgments(study: Study):
 
 
 def gold_tally(study: Study) -> dict[int, tuple[int, int]]:
-    """Per human rater: (right answers, answers) on known pairs."""
+    """Per human rater: (right answers, answers) on known pairs, or on the gold units of a
+    neuron-level study (annotate.annotation.label_gold)."""
+    if study.question_type != Study.QuestionType.PAIR_YES_NO:
+        return label_gold_tally(study)
     rows = (
         known_pair_judgments(study)
         .values("rater_id")
@@ -87,8 +91,9 @@ def do_make_gold_units(study: Study, answers: Mapping) -> int:
     """Mark neurons as gold units with known answers; returns how many.
 
     `answers` maps a neuron (id, or (layer, unit)) to its answer for every image: a bool
-    (is the label right?), "yes"/"no", or {rank: "yes"/"no"} image by image.
-    Everything is checked before anything is written.
+    (is the label right?), "yes"/"no", or {rank: "yes"/"no"} image by image. In a best-of
+    study the unit of the neuron's (layer, unit) becomes gold, whichever label set's neuron
+    is named. Everything is checked before anything is written.
     """
     plan = [(resolve_neuron(study, key), check_gold_answer(v)) for key, v in answers.items()]
     do_sync_units(study)
@@ -99,7 +104,14 @@ def do_make_gold_units(study: Study, answers: Mapping) -> int:
                 if verdict is None:
                     raise GoldError(f"No gold answer for {neuron} image rank {ni.rank}.")
                 GoldAnswer.objects.update_or_create(neuron_image=ni, defaults={"answer": verdict})
-        Unit.objects.filter(neuron__in=[n for n, _ in plan]).update(is_gold=True)
+        neurons = [n for n, _ in plan]
+        if asks_per_unit(study):
+            keys = Q(pk__in=[])
+            for n in neurons:
+                keys |= Q(neuron__layer=n.layer, neuron__unit=n.unit)
+            Unit.objects.filter(keys, study=study).update(is_gold=True)
+        else:
+            Unit.objects.filter(neuron__in=neurons).update(is_gold=True)
     return len(plan)
 
 
@@ -111,6 +123,11 @@ def do_add_distractors(study: Study, share: float, seed: int = 0) -> int:
     """
     if not 0 <= share <= 1:
         raise GoldError("share must be between 0 and 1.")
+    if study.question_type != Study.QuestionType.PAIR_YES_NO:
+        raise GoldError(
+            "Distractor images are for yes/no studies: a label rated or chosen with its images "
+            "shown together has no per-image answer to check. Use gold units instead."
+        )
     do_sync_units(study)
     rng = random.Random(seed)
     candidates = list(

@@ -19,6 +19,7 @@ from annotate.annotation.forms import AnnotationSettingsForm, DistractorForm, Si
 from annotate.annotation.image_ids import image_id as opaque_id
 from annotate.annotation.progress import annotator_rows, study_summary, unit_page
 from annotate.annotation.quality import GoldError, do_add_distractors
+from annotate.annotation.questions import LABEL_ANSWER_KEYS
 from annotate.annotation.submission import (
     SubmissionConflict,
     SubmissionError,
@@ -31,6 +32,7 @@ from annotate.annotation.units import do_sync_units, unit_counts
 from annotate.models import Assignment, Invite, NeuronImage
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+RATING_WORDS = {1: "not at all", 2: "poorly", 3: "partly", 4: "well", 5: "perfectly"}
 
 
 def json_endpoint(view):
@@ -69,6 +71,8 @@ def annotate_page(request, study_id: int):
     counts = unit_counts(study)
     context = {"study": study, "settings": config, "counts": counts}
     context["total"] = config.quota or counts.units  # the annotator's share, or all units
+    context["question_template"] = f"annotation/questions/{study.question_type}.html"
+    context["ratings"] = RATING_WORDS.items()
     return render(request, "annotation/annotate.html", context)
 
 
@@ -90,6 +94,7 @@ def submit(request, study, body):
         client_id=body.get("client_id"),
         neuron_id=body.get("neuron"),
         answers=body.get("answers"),
+        label_answer={key: body.get(key) for key in LABEL_ANSWER_KEYS if key in body},
         order_shown=body.get("order_shown") or [],
         ms_spent=body.get("ms_spent"),
     )

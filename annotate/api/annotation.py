@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from annotate.annotation.assignment import access_next_unit
 from annotate.annotation.members import access_annotation_study
+from annotate.annotation.questions import LABEL_ANSWER_KEYS
 from annotate.annotation.submission import (
     SubmissionConflict,
     SubmissionError,
@@ -67,7 +68,8 @@ class AnnotationViewSet(viewsets.ViewSet):
                 study,
                 client_id=data["client_id"],
                 neuron_id=data["neuron"],
-                answers=data["answers"],
+                answers=data.get("answers"),
+                label_answer={k: data[k] for k in LABEL_ANSWER_KEYS if k in data},
                 order_shown=data["order_shown"],
                 ms_spent=data["ms_spent"],
             )

@@ -202,13 +202,24 @@ class UnitImageSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
+class UnitLabelSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Opaque, per lease: says nothing of the label set")
+    label = serializers.CharField()
+
+
 class UnitSerializer(serializers.Serializer):
     neuron = serializers.IntegerField()
-    label = serializers.CharField()
+    label = serializers.CharField(required=False, help_text="yes/no and label_rating studies")
+    labels = UnitLabelSerializer(
+        many=True, required=False, help_text="best_of studies: the labels, in the order shown"
+    )
     images = UnitImageSerializer(many=True)
 
 
 class NextUnitsSerializer(serializers.Serializer):
+    # A plain string: a second enum of the same choices (beside the study's `question_type`)
+    # would make drf-spectacular warn, and `check --deploy` fails on warnings.
+    question = serializers.CharField(help_text="The study's question type: what units ask")
     units = UnitSerializer(many=True)
     progress = serializers.DictField()
 
@@ -221,7 +232,23 @@ class SubmitSerializer(serializers.Serializer):
     neuron = serializers.IntegerField(min_value=1)
     answers = serializers.DictField(
         child=serializers.ChoiceField(choices=HUMAN_VERDICTS),
-        help_text="Image id (as `next` gave it) -> verdict, for every image of the unit",
+        required=False,
+        help_text="pair_yes_no: image id (as `next` gave it) -> verdict, for every image",
+    )
+    rating = serializers.IntegerField(
+        min_value=1, max_value=5, required=False, allow_null=True, help_text="label_rating"
+    )
+    uninterpretable = serializers.BooleanField(
+        required=False, help_text="label_rating: instead of a rating"
+    )
+    chosen = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_null=True,
+        help_text="best_of: the chosen label's id, as `next` gave it",
+    )
+    none_fits = serializers.BooleanField(
+        required=False, help_text="best_of: no label fits, instead of a choice"
     )
     order_shown = serializers.ListField(
         child=serializers.CharField(max_length=64), max_length=200, default=list

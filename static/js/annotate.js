@@ -1,5 +1,7 @@
 // Keyboard-first annotation page. Answers go to an outbox kept in localStorage and are
 // sent until the server has them, so a dropped connection or a reload never loses work.
+// What is asked (yes/no per image, a 1-5 rating of a label, the best of several labels)
+// lives in one object per question type below; the outbox, undo and review are shared.
 (function () {
   "use strict";
   const root = document.getElementById("annotator");
@@ -7,7 +9,7 @@
   const $ = (id) => document.getElementById(id);
   const OUTBOX = "nj-outbox-" + root.dataset.study;
   const UNDO_MS = 55 * 1000;  // a little under the server's window
-  const state = { unit: null, queue: [], answers: {}, shownAt: 0, last: null, sending: false, retryMs: 1000 };
+  const state = { unit: null, queue: [], answers: {}, answer: {}, shownAt: 0, last: null, sending: false, retryMs: 1000 };
 
   function outbox() { return JSON.parse(localStorage.getItem(OUTBOX) || "[]"); }
   function saveOutbox(items) { localStorage.setItem(OUTBOX, JSON.stringify(items)); }
@@ -54,9 +56,26 @@
     render(state.unit, {});
   }
 
-  function render(unit, answers) {
-    state.answers = Object.assign({}, answers);
+  function render(unit, answer) {
     state.shownAt = performance.now();
+    question.show(unit, answer || {});
+    $("unit").hidden = false; $("finished").hidden = true;
+  }
+
+  function imagesTogether(unit) {
+    // Neuron-level questions: the unit's images side by side, nothing to press on them.
+    $("images").replaceChildren(...unit.images.map((img, i) => {
+      const li = document.createElement("li");
+      li.className = "image together";
+      const pic = document.createElement("img");
+      pic.src = img.url; pic.alt = "image " + (i + 1); pic.width = 200; pic.height = 200;
+      li.append(pic);
+      return li;
+    }));
+  }
+
+  function renderPairs(unit, answers) {
+    state.answers = Object.assign({}, answers);
     $("label").textContent = unit.label;
     $("max-key").textContent = Math.min(unit.images.length, 10) % 10;
     const list = $("images");
@@ -74,7 +93,6 @@
       li.addEventListener("click", () => flip(i));
       return li;
     }));
-    $("unit").hidden = false; $("finished").hidden = true;
     paint();
   }
 
@@ -95,17 +113,140 @@
     paint();
   }
 
+  // --- the question types ----------------------------------------------------------------
+
+  const pairYesNo = {
+    show(unit, answer) { renderPairs(unit, answer.answers || {}); },
+    key(key) {
+      if (/^[0-9]$/.test(key)) flip((Number(key) + 9) % 10);
+      else if (key === "y") setAll("yes");
+      else if (key === "n") setAll("no");
+      else if (key === "s") setAll("skip");
+      else if (key === "l") setAll("unclear");
+      else if (key === "Enter") submitUnit();
+      else return false;
+      return true;
+    },
+    undoKeys: ["u", "z"],
+    missing(unit) {
+      const left = unit.images.filter((img) => !state.answers[img.id]).length;
+      return left ? `Answer every image first (${left} left): y / n for all, 1–${Math.min(unit.images.length, 10) % 10} to flip one.` : "";
+    },
+    fields() { return { answers: state.answers }; },
+    fromUndo(data) { return { answers: data.answers }; },
+    review(a, thumbs) {
+      a.images.forEach((img) => {
+        const t = document.createElement("span"); t.className = "thumb"; t.dataset.verdict = img.verdict;
+        const pic = document.createElement("img"); pic.src = img.url; pic.alt = img.verdict; pic.width = 56; pic.height = 56;
+        const v = document.createElement("span"); v.textContent = img.verdict;
+        t.append(pic, v); thumbs.append(t);
+      });
+    },
+  };
+
+  const labelRating = {
+    show(unit, answer) {
+      state.answer = { rating: answer.rating || null, uninterpretable: !!answer.uninterpretable };
+      $("label").textContent = unit.label;
+      imagesTogether(unit);
+      this.paint();
+    },
+    paint() {
+      document.querySelectorAll("#choices .choice").forEach((b) => {
+        const on = b.dataset.value === "u" ? state.answer.uninterpretable : Number(b.dataset.value) === state.answer.rating;
+        b.classList.toggle("chosen", on);
+      });
+    },
+    pick(value) {
+      state.answer = value === "u" ? { rating: null, uninterpretable: true } : { rating: Number(value), uninterpretable: false };
+      this.paint();
+      submitUnit();  // one key per unit: the rating is the answer (z takes it back)
+    },
+    key(key) {
+      if (/^[1-5]$/.test(key) || key === "u") this.pick(key);
+      else if (key === "Enter") submitUnit();
+      else return false;
+      return true;
+    },
+    undoKeys: ["z", "Backspace"],
+    missing() { return state.answer.rating || state.answer.uninterpretable ? "" : "Rate the label first: 1–5, or u if it is uninterpretable."; },
+    fields() { return { rating: state.answer.rating, uninterpretable: state.answer.uninterpretable }; },
+    fromUndo(data) { return data.answer; },
+    review: reviewTogether,
+  };
+
+  const bestOf = {
+    show(unit, answer) {
+      state.answer = { chosen: answer.chosen || null, none_fits: !!answer.none_fits };
+      $("label").textContent = "Which label fits these images best?";
+      imagesTogether(unit);
+      const none = $("choice-none");
+      $("choices").replaceChildren(...unit.labels.map((label, i) => {
+        const b = document.createElement("button");
+        b.type = "button"; b.className = "choice"; b.dataset.value = label.id;
+        const key = document.createElement("kbd"); key.textContent = i < 9 ? String(i + 1) : "";
+        const text = document.createElement("span"); text.className = "choice-text"; text.textContent = label.label;
+        b.append(key, text);
+        b.addEventListener("click", () => this.pick(label.id));
+        return b;
+      }), none);
+      $("max-choice").textContent = Math.min(unit.labels.length, 9);
+      this.paint();
+    },
+    paint() {
+      document.querySelectorAll("#choices .choice").forEach((b) => {
+        const on = b.dataset.value === "none" ? state.answer.none_fits : b.dataset.value === state.answer.chosen;
+        b.classList.toggle("chosen", on);
+      });
+    },
+    pick(value) {
+      state.answer = value === "none" ? { chosen: null, none_fits: true } : { chosen: value, none_fits: false };
+      this.paint();
+      submitUnit();
+    },
+    key(key) {
+      const labels = state.unit.labels;
+      if (key === "0") this.pick("none");
+      else if (/^[1-9]$/.test(key) && Number(key) <= labels.length) this.pick(labels[Number(key) - 1].id);
+      else if (key === "Enter") submitUnit();
+      else return false;
+      return true;
+    },
+    undoKeys: ["u", "z", "Backspace"],
+    missing() { return state.answer.chosen || state.answer.none_fits ? "" : "Choose a label first: its number, or 0 if none fits."; },
+    fields() { return { chosen: state.answer.chosen, none_fits: state.answer.none_fits }; },
+    fromUndo(data) { return data.answer; },
+    review: reviewTogether,
+  };
+
+  function reviewTogether(a, thumbs) {
+    const summary = document.createElement("span"); summary.className = "summary"; summary.textContent = a.summary;
+    thumbs.append(summary);
+    a.images.forEach((img) => {
+      const t = document.createElement("span"); t.className = "thumb";
+      const pic = document.createElement("img"); pic.src = img.url; pic.alt = ""; pic.width = 56; pic.height = 56;
+      t.append(pic); thumbs.append(t);
+    });
+  }
+
+  const question = { pair_yes_no: pairYesNo, label_rating: labelRating, best_of: bestOf }[root.dataset.question] || pairYesNo;
+  if (question === labelRating) {
+    document.querySelectorAll("#choices .choice").forEach((b) => b.addEventListener("click", () => labelRating.pick(b.dataset.value)));
+  }
+  if (question === bestOf) $("choice-none").addEventListener("click", () => bestOf.pick("none"));
+
   // --- submit, outbox, undo ------------------------------------------------------------------
   function submitUnit() {
     const unit = state.unit;
-    const missing = unit.images.filter((img) => !state.answers[img.id]).length;
-    if (missing) { say(`Answer every image first (${missing} left): y / n for all, 1–${Math.min(unit.images.length, 10) % 10} to flip one.`, "error"); return; }
-    const submission = {
-      client_id: newId(), neuron: unit.neuron, answers: state.answers,
+    if (!unit) return;
+    const missing = question.missing(unit);
+    if (missing) { say(missing, "error"); return; }
+    const submission = Object.assign({
+      client_id: newId(), neuron: unit.neuron,
       order_shown: unit.images.map((img) => img.id), ms_spent: Math.round(performance.now() - state.shownAt),
-    };
+    }, question.fields());
     saveOutbox(outbox().concat([submission]));
-    state.last = { submission, unit, at: Date.now(), undone: false };
+    state.last = { submission, unit, answer: question.fields(), at: Date.now(), undone: false };
     state.unit = null;
     showNext(null);
     flush();
@@ -159,8 +300,8 @@
     last.undone = true;
     if (state.unit) state.queue.unshift(state.unit);
     state.unit = last.unit;
-    render(last.unit, last.submission.answers);
-    say("Undone: change your answers and press Enter.", "ok");
+    render(last.unit, last.answer);
+    say(question === pairYesNo ? "Undone: change your answers and press Enter." : "Undone: answer again.", "ok");
   }
 
   function showProgress(p) {
@@ -191,7 +332,8 @@
     list.replaceChildren(...data.answers.map((a) => {
       const li = document.createElement("li");
       const head = document.createElement("div"); head.className = "review-head";
-      const label = document.createElement("strong"); label.textContent = a.label;
+      const label = document.createElement("strong");
+      label.textContent = a.label || a.labels.map((l) => l.label).join(" · ");
       const when = document.createElement("span"); when.className = "meta";
       when.textContent = new Date(a.stored).toLocaleTimeString();
       head.append(label, when);
@@ -202,12 +344,7 @@
         head.append(change);
       }
       const thumbs = document.createElement("div"); thumbs.className = "review-thumbs";
-      a.images.forEach((img) => {
-        const t = document.createElement("span"); t.className = "thumb"; t.dataset.verdict = img.verdict;
-        const pic = document.createElement("img"); pic.src = img.url; pic.alt = img.verdict; pic.width = 56; pic.height = 56;
-        const v = document.createElement("span"); v.textContent = img.verdict;
-        t.append(pic, v); thumbs.append(t);
-      });
+      question.review(a, thumbs);
       li.append(head, thumbs);
       return li;
     }));
@@ -223,8 +360,8 @@
     state.unit = data.unit;
     if (state.last && state.last.submission.client_id === clientId) state.last.undone = true;
     $("review").hidden = true;
-    render(data.unit, data.answers);
-    say("Change your answers and press Enter.", "ok");
+    render(data.unit, question.fromUndo(data));
+    say(question === pairYesNo ? "Change your answers and press Enter." : "Answer again.", "ok");
   }
 
   $("review-open").addEventListener("click", openReview);
@@ -236,16 +373,10 @@
     const help = $("help");
     if (event.key === "?") { help.open ? help.close() : help.showModal(); event.preventDefault(); return; }
     if (help.open) return;
-    if (event.key === "u") { undoLast(); return; }
+    if (question.undoKeys.includes(event.key)) { undoLast(); event.preventDefault(); return; }
     if (event.key === "r") { $("review").hidden ? openReview() : ($("review").hidden = true); return; }
     if (!state.unit) return;
-    if (/^[0-9]$/.test(event.key)) { flip((Number(event.key) + 9) % 10); }
-    else if (event.key === "y") setAll("yes");
-    else if (event.key === "n") setAll("no");
-    else if (event.key === "s") setAll("skip");
-    else if (event.key === "l") setAll("unclear");
-    else if (event.key === "Enter") submitUnit();
-    else return;
+    if (!question.key(event.key)) return;
     event.preventDefault();
   });
   window.addEventListener("online", flush);

@@ -11,25 +11,11 @@ from annotate.demo_images import render
 from annotate.images import do_store_image
 from annotate.models import AnnotationSettings, Neuron, NeuronImage, Study, Submission
 from evaluation.models import Judgment
+from tests.helpers import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _allow_orm_beside_playwright(monkeypatch):
-    """Playwright's sync API runs an event loop in this thread; Django's ORM calls are still
-    safe. Set for this test only: left set, it would leak into `check --deploy` elsewhere."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 # (label, concept every image shows: (shape, colour, texture) choices)
 UNITS = [
     (
@@ -75,20 +61,6 @@ def shapes_study(staff, annotators):
             NeuronImage.objects.create(neuron=neuron, image=do_store_image(png), rank=rank)
     do_join_study(annotators["alice"], do_create_invite(study, staff))
     return study
-
-
-@pytest.fixture
-def page(live_server):
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/browser.sh (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 760})
-        page.set_default_timeout(60_000)  # a busy CI machine can be slow; failures stay failures
-        yield page
-        browser.close()
 
 
 def test_an_annotator_rates_three_units_with_the_keyboard(
@@ -166,14 +138,6 @@ def test_an_annotator_rates_three_units_with_the_keyboard(
     retried = json.loads(dropped[0])["client_id"]  # the dropped send went out again, same id
     assert str(Submission.objects.get(neuron__label="circle").client_id) == retried
     assert all(s.ms_spent > 0 for s in Submission.objects.all())
-
-
-def log_in(page, live_server, name: str, next_url: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/?next={next_url}")
-    page.fill("#id_username", name)
-    page.fill("#id_password", f"{name}-pass")
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{live_server.url}{next_url}")
 
 
 def test_a_newcomer_signs_up_from_an_invite_and_lands_on_the_annotation_page(
