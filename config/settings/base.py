@@ -138,6 +138,8 @@ CELERY_BEAT_SCHEDULE = {
     }
 }
 NEURONJUDGE_CHUNK_PAIRS = envint("NEURONJUDGE_CHUNK_PAIRS", "5000")
+# Neurons per dense chunk (each scored on every probe-set image; option dense_neurons).
+NEURONJUDGE_DENSE_CHUNK_NEURONS = envint("NEURONJUDGE_DENSE_CHUNK_NEURONS", "512")
 # Connections that read a study's judgments for a report at once (evaluation/reports/read_arrays).
 NEURONJUDGE_REPORT_READERS = envint("NEURONJUDGE_REPORT_READERS", "2")
 

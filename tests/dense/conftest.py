@@ -1,0 +1,1 @@
+from tests.openclip.conftest import context_factory, encoder  # noqa: F401  (shared fixtures)
