@@ -45,7 +45,11 @@ def use_tiny_clip(monkeypatch) -> None:
 
 
 def new_worker() -> None:
-    """Forget what a worker process keeps between chunks (built raters, probe-set vectors)."""
+    """Forget what a worker process keeps between chunks (loaded encoders and their text
+    memo, built raters, probe-set vectors)."""
+    from evaluation.raters import clip_encoder
+
+    clip_encoder._ENCODERS.clear()
     runs._RATERS.clear()
     dense_runs._PROBE_IMAGES.clear()
 

@@ -61,3 +61,17 @@ def test_demo_generic_label_passes_top_k_and_fails_the_sound_metrics(monkeypatch
     for metric in ("f1", "iou", "correlation", "auprc"):
         assert mean("generic_label", metric) < 0.5 * mean("right", metric), metric
         assert mean("wrong", metric) < 0.2 * mean("right", metric), metric
+
+
+def test_a_demo_loaded_before_the_probe_set_is_kept_under_another_name():
+    from annotate.models import Study
+
+    old = Study.objects.create(
+        name="Demo: synthetic shapes", target_network="demo", probe_dataset="old", is_demo=True
+    )
+    Neuron.objects.create(study=old, layer="layer1", unit=40, label="red")
+    study = do_load_demo()
+    old.refresh_from_db()
+    assert old.name.startswith("Demo: synthetic shapes (before the probe set, ")
+    assert old.neurons.count() == 1 and old.probe_set_id is None
+    assert study.pk != old.pk and study.probe_set.name == "Demo shapes"
