@@ -1,11 +1,14 @@
 """The demo study: neurons with planted concepts over the generated shapes probe set.
 
-Each demo neuron's top-5 images all show one concept (a colour in layer1, a texture in
-layer2, a shape in layer3, as real networks go from colour to texture to parts). Most are
-labelled with that concept; a quarter are labelled with a wrong concept of the same kind
-(e.g. "blue" on red images), so raters and humans have something to get right or wrong.
-`DEMO_NEURONS` is the planted truth as plain data; `do_load_demo()` stores it through the
-same importers users run, so loading it twice changes nothing.
+The probe set is every shape x colour x texture, DEMO_VARIANTS times (3,072 images of
+64 x 64). Each demo neuron responds to one concept (a colour in layer1, a texture in
+layer2, a shape in layer3, as real networks go from colour to texture to parts): its
+activation is noise on every image plus a boost on the images showing its concept, so its
+top-5 images all show it. Most are labelled with that concept; a quarter are labelled with
+a wrong concept of the same kind (e.g. "blue" on red images), so raters and humans have
+something to get right or wrong. `DEMO_NEURONS` is the planted truth as plain data;
+`do_load_demo()` stores it through the same importers users run (labels, probe set,
+activations, which set the top images), so loading it twice changes nothing.
 
 The demo vocabulary is the colours, shapes and textures plus 300 unrelated English words
 (every tenth word of CLIP-Dissect's 3k.txt, copied to `demo_words.txt`), so that concept
@@ -16,34 +19,44 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import random
-import zipfile
+import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from annotate.demo_images import COLORS, SHAPES, TEXTURES, DemoImage, generate_probe_set
+from annotate.importers.activations import do_import_activations
 from annotate.importers.concepts import do_import_concept_set
-from annotate.importers.images import do_import_images
 from annotate.importers.labels import do_import_labels
-from annotate.models import Study, StudyAnnotator
+from annotate.importers.probe_sets import do_import_probe_set
+from annotate.models import LayerActivations, Study, StudyAnnotator
+from evaluation.activations import top_k_indices
 
 DEMO_SEED = 0
 DEMO_K = 5
+DEMO_VARIANTS = 32  # 6 colours x 4 shapes x 4 textures x 32 = 3,072 probe images
 DEMO_STUDY = "Demo: synthetic shapes"
+DEMO_PROBE_SET = "Demo shapes"
 DEMO_CONCEPT_SET = "Demo vocabulary"
 DEMO_USER = "demo"
+# The top fraction of the probe set by activation that the whole-probe metrics call the
+# neuron's images: a demo concept shows on 1/6 to 1/4 of the images, so 0.5% (Broden's
+# hidden layers) would be a small corner of it.
+DEMO_ALPHA = 0.1
 PLANTED_TEXTURES = ("striped", "dotted", "checkered")  # "plain" is the absence of one
-LAYERS = (  # layer, kind of concept, concepts, channels the units are drawn from
-    ("layer1", "color", tuple(COLORS), 256),
-    ("layer2", "texture", PLANTED_TEXTURES, 512),
-    ("layer3", "shape", SHAPES, 1024),
+LAYERS = (  # layer, kind of concept, concepts; each layer has UNITS_PER_LAYER units
+    ("layer1", "color", tuple(COLORS)),
+    ("layer2", "texture", PLANTED_TEXTURES),
+    ("layer3", "shape", SHAPES),
 )
 UNITS_PER_LAYER = 8
 WRONG_PER_LAYER = 2
+NOISE, BOOST = 0.3, (1.5, 3.0)  # activation: N(0, NOISE) on every image, + U(BOOST) on its concept
 
 
 @dataclass(frozen=True)
@@ -62,11 +75,16 @@ class DemoNeuron:
         return self.label == self.concept
 
 
+@lru_cache(maxsize=1)
+def _probe_set() -> tuple[DemoImage, ...]:
+    return tuple(generate_probe_set(DEMO_SEED, variants=DEMO_VARIANTS))
+
+
 def demo_probe_set() -> list[DemoImage]:
-    return generate_probe_set(DEMO_SEED)
+    return list(_probe_set())
 
 
-def probe_concepts(variants: int = 2) -> list[tuple[str, str, str]]:
+def probe_concepts(variants: int = DEMO_VARIANTS) -> list[tuple[str, str, str]]:
     """(colour, shape, texture) of each probe image, in generate_probe_set's order, without
     drawing them (so importing this module stays cheap)."""
     return [
@@ -78,18 +96,36 @@ def probe_concepts(variants: int = 2) -> list[tuple[str, str, str]]:
     ]
 
 
+def planted_concept(layer_concepts: tuple[str, ...], unit: int) -> str:
+    return layer_concepts[unit % len(layer_concepts)]
+
+
+def demo_activations(seed: int = DEMO_SEED) -> dict[str, np.ndarray]:
+    """Layer -> `[n_images, UNITS_PER_LAYER]` float32 activations over the probe set, as a
+    dissection tool saves them: noise, plus a boost on the images showing the unit's concept."""
+    rng = np.random.default_rng(seed)
+    probe = probe_concepts()
+    layers = {}
+    for layer, _, concepts in LAYERS:
+        acts = rng.normal(0.0, NOISE, (len(probe), UNITS_PER_LAYER))
+        for unit in range(UNITS_PER_LAYER):
+            shows = np.array([planted_concept(concepts, unit) in p for p in probe])
+            acts[shows, unit] += rng.uniform(*BOOST, int(shows.sum()))
+        layers[layer] = acts.astype(np.float32)
+    return layers
+
+
 def plan_demo_neurons(seed: int = DEMO_SEED) -> tuple[DemoNeuron, ...]:
     rng = random.Random(f"demo-neurons:{seed}")
-    probe = probe_concepts()
+    activations = demo_activations(seed)
     neurons = []
-    for layer, kind, concepts, channels in LAYERS:
-        units = sorted(rng.sample(range(channels), UNITS_PER_LAYER))
+    for layer, kind, concepts in LAYERS:
         wrong = set(rng.sample(range(UNITS_PER_LAYER), WRONG_PER_LAYER))
-        for i, unit in enumerate(units):
-            concept = concepts[i % len(concepts)]
-            label = rng.choice([c for c in concepts if c != concept]) if i in wrong else concept
-            showing = [n for n, concepts_shown in enumerate(probe) if concept in concepts_shown]
-            activations = sorted(round(rng.uniform(2.0, 9.0), 3) for _ in range(DEMO_K))
+        for unit in range(UNITS_PER_LAYER):
+            concept = planted_concept(concepts, unit)
+            label = rng.choice([c for c in concepts if c != concept]) if unit in wrong else concept
+            column = activations[layer][:, unit]
+            top = top_k_indices(column, DEMO_K)
             neurons.append(
                 DemoNeuron(
                     layer=layer,
@@ -98,8 +134,8 @@ def plan_demo_neurons(seed: int = DEMO_SEED) -> tuple[DemoNeuron, ...]:
                     concept=concept,
                     label=label,
                     score=round(rng.uniform(0.18, 0.32), 4),
-                    images=tuple(rng.sample(showing, DEMO_K)),
-                    activations=tuple(reversed(activations)),
+                    images=tuple(int(i) for i in top),
+                    activations=tuple(float(column[i]) for i in top),
                 )
             )
     return tuple(neurons)
@@ -122,22 +158,47 @@ def _labels_csv(neurons) -> bytes:
     return out.getvalue().encode()
 
 
-def _images_zip_and_manifest(neurons, probe: list[DemoImage]) -> tuple[bytes, bytes]:
-    lines, used = [], set()
-    for n in neurons:
-        for rank, (index, activation) in enumerate(zip(n.images, n.activations, strict=True), 1):
-            used.add(index)
-            row = {"layer": n.layer, "unit": n.unit, "rank": rank, "activation": activation}
-            lines.append(json.dumps({**row, "path": _image_name(probe[index])}))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for index in sorted(used):
-            archive.writestr(_image_name(probe[index]), probe[index].png)
-    return buffer.getvalue(), "\n".join(lines).encode()
+def _image_name(index: int, image: DemoImage) -> str:
+    return f"{index:05d}-{image.color}-{image.texture}-{image.shape}-{image.variant}.png"
 
 
-def _image_name(image: DemoImage) -> str:
-    return f"{image.color}-{image.texture}-{image.shape}-{image.variant}.png"
+def _write_probe_folder(root: Path) -> tuple[Path, Path]:
+    """The images and an order file (row i = image i), which spares importing torchvision
+    for ImageFolder's order: seconds of a demo start."""
+    folder = root / "shapes"
+    folder.mkdir(parents=True)
+    names = []
+    for index, image in enumerate(_probe_set()):
+        names.append(_image_name(index, image))
+        (folder / names[-1]).write_bytes(image.png)
+    order = root / "order.txt"
+    order.write_text("\n".join(names) + "\n")
+    return folder, order
+
+
+def do_load_demo_probe_set(study: Study) -> None:
+    """The probe set and every layer's activations, through import_probe_set and
+    import_activations (which set each neuron's top images). Skipped once stored."""
+    stored = LayerActivations.objects.filter(study=study, probe_set__name=DEMO_PROBE_SET)
+    if stored.count() == len(LAYERS):
+        return
+    with tempfile.TemporaryDirectory(prefix="neuronjudge-demo-") as temp:
+        root = Path(temp)
+        folder, order = _write_probe_folder(root)
+        do_import_probe_set(DEMO_PROBE_SET, [folder], order)
+        for layer, acts in demo_activations().items():
+            np.save(root / f"{layer}.npy", acts)
+            do_import_activations(study, DEMO_PROBE_SET, layer, root / f"{layer}.npy")
+    if hasattr(Study, "probe_alpha"):  # the whole-probe metrics' cut, where studies have one
+        Study.objects.filter(pk=study.pk).update(probe_alpha=DEMO_ALPHA)
+
+
+def _set_aside_old_demo() -> None:
+    """A demo study loaded before the demo had a probe set keeps its data under a new name."""
+    old = Study.objects.filter(name=DEMO_STUDY, is_demo=True, probe_set__isnull=True).first()
+    if old is not None and old.neurons.exists():
+        old.name = f"{DEMO_STUDY} (before the probe set, {old.created:%Y-%m-%d})"
+        old.save(update_fields=["name"])
 
 
 def do_load_demo() -> Study:
@@ -145,24 +206,25 @@ def do_load_demo() -> Study:
     with transaction.atomic():
         user = _demo_user()
         concept_set = do_import_concept_set(DEMO_CONCEPT_SET, "\n".join(demo_concepts()).encode())
+        _set_aside_old_demo()
         study, _ = Study.objects.get_or_create(
             name=DEMO_STUDY,
             defaults={
                 "target_network": "demo network (planted concepts)",
-                "probe_dataset": f"synthetic shapes, seed {DEMO_SEED}",
+                "probe_dataset": f"synthetic shapes, seed {DEMO_SEED}, {DEMO_VARIANTS} variants",
                 "method": Study.Method.CLIP_DISSECT,
                 "k": DEMO_K,
                 "concept_set": concept_set,
                 "owner": user,
                 "is_demo": True,
-                "notes": "Generated: each neuron's top images share one planted colour, "
-                "texture or shape; about a quarter of the labels are deliberately wrong.",
+                "notes": "Generated: each neuron responds to one planted colour, texture or "
+                "shape over the whole probe set; about a quarter of the labels are "
+                "deliberately wrong.",
             },
         )
         do_import_labels(study, _labels_csv(DEMO_NEURONS))
-        images, manifest = _images_zip_and_manifest(DEMO_NEURONS, demo_probe_set())
-        do_import_images(study, manifest, images)
-    return study
+        do_load_demo_probe_set(study)
+    return Study.objects.get(pk=study.pk)
 
 
 def _demo_user():
@@ -191,7 +253,8 @@ def demo_gold_answers() -> dict[tuple[str, int], bool]:
 
 
 def do_prepare_demo_study(study: Study, start_runs: bool = True) -> str:
-    """Sanity probes, gold units, the demo user as annotator, and the demo OpenCLIP runs.
+    """Sanity probes, gold units, the demo user as annotator, sampled images, and the demo
+    OpenCLIP runs (their pairs and the whole probe set).
 
     Each step is idempotent, so `load_demo` can run on every start.
     """
@@ -205,8 +268,24 @@ def do_prepare_demo_study(study: Study, start_runs: bool = True) -> str:
     user = _demo_user()
     StudyAnnotator.objects.get_or_create(study=study, user=user)  # so staff can try the page
     human_rater(user)
+    sampled = do_sample_demo_images(study)
     raters = do_setup_demo_raters(study, start=start_runs)
     return (
-        f"{sum(probes.created.values())} sanity probes added, {gold} gold units, "
+        f"{sum(probes.created.values())} sanity probes added, {gold} gold units, {sampled}, "
         f"{len(raters)} demo OpenCLIP raters{' queued' if start_runs else ''}"
     )
+
+
+DEMO_SAMPLE = {"random": 10, "strata": 4, "per_stratum": 2, "seed": DEMO_SEED}
+
+
+def do_sample_demo_images(study: Study) -> str:
+    """Images sampled from the probe set beyond each neuron's top-k, for human ratings on
+    the whole probe set. A hook: it uses `annotate.sampling` where this version has it."""
+    try:
+        from annotate.sampling import do_sample_probe_images
+        from evaluation.probe_metrics.sampling import SampleDesign
+    except ImportError:
+        return "no sampled images (sample_probe_images is not in this version)"
+    report = do_sample_probe_images(study, SampleDesign(**DEMO_SAMPLE))
+    return f"{report.images} sampled images added"

@@ -29,16 +29,20 @@ def demo_rater_params(kind: str) -> dict:
 
 
 def do_setup_demo_raters(study: Study, start: bool = True) -> list[Rater]:
-    """Create the demo ES and CP raters and queue a run of each on `study`. Idempotent: a
-    rater that already has an active or finished run on the study is left alone."""
+    """Create the demo ES and CP raters and queue a run of each on `study`: its pairs and,
+    when the study has a probe set, every label on the whole probe set. Idempotent: a rater
+    that already has an active run on the study, or a finished one of the same kind (dense
+    or not), is left alone."""
     raters = [do_get_rater(kind, demo_rater_params(kind)) for kind in KINDS]
+    options = {"dense": True} if study.probe_set_id else {}
     for rater in raters:
-        started = EvaluationRun.objects.filter(
-            rater=rater,
-            study=study,
-            status__in=[RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.DONE],
-        ).exists()
+        runs = EvaluationRun.objects.filter(rater=rater, study=study)
+        started = runs.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).exists() or (
+            runs.filter(status=RunStatus.DONE, options__dense=True).exists()
+            if options
+            else runs.filter(status=RunStatus.DONE).exists()
+        )
         if start and not started:
-            run = do_start_run(study, rater, options={}, user=None)
+            run = do_start_run(study, rater, options=options, user=None)
             log.info("queued demo run %s of %s", run.pk, rater.name)
     return raters

@@ -16,6 +16,7 @@ from evaluation.raters.clip_spec import DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECI
 from evaluation.raters.registry import RATER_KINDS, kind_choices, rater_kind
 
 FIELDS_OVER_JSON = ("threshold", "proportion")  # the other fields only fill what JSON leaves
+SCOPE_OPTIONS = {"dense": {"dense": True}, "dense_only": {"dense": True, "pairs": False}}
 
 
 class StartRunForm(forms.Form):
@@ -34,6 +35,11 @@ class StartRunForm(forms.Form):
     )
     device = forms.CharField(required=False, max_length=20, help_text="auto, cpu, cuda, cuda:1")
     batch_size = forms.IntegerField(required=False, min_value=1, max_value=65536)
+    scope = forms.ChoiceField(
+        required=False,
+        choices=[("pairs", "pairs"), ("dense", "pairs and the whole probe set"),
+                 ("dense_only", "the whole probe set only")],
+    )  # fmt: skip
 
     @cached_property
     def model_choices(self) -> dict[str, list[tuple[str, str]]]:
@@ -88,4 +94,5 @@ class StartRunForm(forms.Form):
             for name in ("device", "batch_size")
             if data.get(name) not in (None, "")
         }
+        data["options"] |= SCOPE_OPTIONS.get(data.get("scope") or "pairs", {})
         return data

@@ -271,7 +271,8 @@ class EvaluationRun(models.Model):
 
 
 class RunChunk(models.Model):
-    """A slice of a run (a range of neuron ids) that one worker rates at a time."""
+    """A slice of a run (a range of neuron ids) that one worker rates at a time: the pairs
+    of those neurons, or (dense) each neuron's label on every image of the probe set."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -279,8 +280,13 @@ class RunChunk(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
+    class Kind(models.TextChoices):
+        PAIRS = "pairs", "Pairs"
+        DENSE = "dense", "Whole probe set"
+
     run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
+    kind = models.CharField(max_length=5, choices=Kind.choices, default=Kind.PAIRS)
     first_neuron_id = models.BigIntegerField()
     last_neuron_id = models.BigIntegerField()
     pairs = models.PositiveIntegerField()
@@ -295,6 +301,33 @@ class RunChunk(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "index"], name="chunk_unique_index")]
         indexes = [models.Index(fields=["status", "heartbeat"])]
+
+
+class DenseRating(models.Model):
+    """One automatic rater's score of one neuron's label on every image of its study's probe
+    set, row i for image i: one array per (rater, neuron) instead of a Judgment per image.
+
+    `scores` holds little-endian values of `dtype` (ES cosines as float16, CP rank
+    proportions as float32); `evaluation.dense_scores` reads them.
+    """
+
+    class Dtype(models.TextChoices):
+        FLOAT32 = "float32", "float32"
+        FLOAT16 = "float16", "float16"
+
+    rater = models.ForeignKey(Rater, on_delete=models.CASCADE, related_name="dense_ratings")
+    neuron = models.ForeignKey(
+        "annotate.Neuron", on_delete=models.CASCADE, related_name="dense_ratings"
+    )
+    dtype = models.CharField(max_length=10, choices=Dtype.choices)
+    n_images = models.PositiveIntegerField()
+    scores = models.BinaryField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rater", "neuron"], name="denserating_unique"),
+        ]
 
 
 class Embedding(models.Model):

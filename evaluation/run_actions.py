@@ -22,6 +22,15 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from annotate.models import NeuronImage, Study
 from config.celery_app import app
+from evaluation.dense_runs import (
+    DenseRefused,
+    check_dense_options,
+    dense_done,
+    dense_total,
+    plan_dense_chunks,
+    wants_dense,
+    wants_pairs,
+)
 from evaluation.models import (
     ACTIVE_STATUSES,
     EvaluationRun,
@@ -55,10 +64,17 @@ def study_pairs(study: Study):
     return NeuronImage.objects.filter(neuron__study=study)
 
 
-def check_can_start(study: Study, rater: Rater) -> None:
+def check_can_start(study: Study, rater: Rater, options: dict | None = None) -> None:
+    """Refuse a run that cannot start; `options` may ask for dense (whole probe set) scores
+    besides the pairs ("dense": true) or instead of them ("pairs": false)."""
+    options = options or {}
     if not is_automatic(rater.kind):
         raise RunRefused(f"{rater.name} is not an automatic rater")
-    if not study_pairs(study).exists():
+    try:
+        check_dense_options(study, rater, options)
+    except DenseRefused as exc:
+        raise RunRefused(str(exc)) from None
+    if wants_pairs(options) and not study_pairs(study).exists():
         raise RunRefused(
             f"{study.name} has no images to rate: import its top images first, then start the run."
         )
@@ -68,15 +84,18 @@ def do_create_run(
     study: Study, rater: Rater, options: dict | None = None, user=None
 ) -> EvaluationRun:
     """The run row alone, queued to nobody: `do_start_run` also publishes it."""
-    check_can_start(study, rater)
+    options = options or {}
+    check_can_start(study, rater, options)
+    total = study_pairs(study).count() if wants_pairs(options) else 0
+    total += dense_total(study) if wants_dense(options) else 0
     try:
         with transaction.atomic():
             return EvaluationRun.objects.create(
                 study=study,
                 rater=rater,
-                options=options or {},
+                options=options,
                 created_by=user,
-                total_pairs=study_pairs(study).count(),
+                total_pairs=total,
             )
     except IntegrityError:
         raise RunConflict(
@@ -98,8 +117,9 @@ def do_start_run(study: Study, rater: Rater, options: dict | None, user) -> Eval
 
 
 def do_plan_run(run_id: int, chunk_pairs: int | None = None) -> list[int]:
-    """Split the run into chunks of about `chunk_pairs` pairs by neuron id; idempotent."""
-    run = EvaluationRun.objects.get(pk=run_id)
+    """Split the run into chunks of about `chunk_pairs` pairs by neuron id, then its dense
+    chunks if it asked for them; idempotent."""
+    run = EvaluationRun.objects.select_related("study__probe_set").get(pk=run_id)
     existing = list(run.chunks.order_by("index").values_list("id", flat=True))
     if existing or not run.is_active:
         return existing
@@ -107,6 +127,8 @@ def do_plan_run(run_id: int, chunk_pairs: int | None = None) -> list[int]:
     per_neuron = (
         study_pairs(run.study).values("neuron_id").annotate(n=Count("id")).order_by("neuron_id")
     )
+    if not wants_pairs(run.options):
+        per_neuron = per_neuron.none()
     chunks: list[RunChunk] = []
     first = last = None
     pairs = 0
@@ -118,6 +140,8 @@ def do_plan_run(run_id: int, chunk_pairs: int | None = None) -> list[int]:
             first, pairs = None, 0
     if first is not None:
         chunks.append(_chunk(run, len(chunks), first, last, pairs))
+    if wants_dense(run.options):
+        chunks.extend(plan_dense_chunks(run, len(chunks)))
     with transaction.atomic():
         RunChunk.objects.bulk_create(chunks, ignore_conflicts=True)
         EvaluationRun.objects.filter(pk=run.pk).update(total_pairs=sum(c.pairs for c in chunks))
@@ -210,8 +234,12 @@ def do_finish_run(run_id: int) -> bool:
     """Mark the run done once every chunk is; True for the one caller that did it."""
     if RunChunk.objects.filter(run_id=run_id).exclude(status=RunChunk.Status.DONE).exists():
         return False
-    run = EvaluationRun.objects.get(pk=run_id)
-    done = Judgment.objects.filter(rater_id=run.rater_id, study_id=run.study_id).count()
+    run = EvaluationRun.objects.select_related("study__probe_set").get(pk=run_id)
+    done = 0
+    if wants_pairs(run.options):
+        done += Judgment.objects.filter(rater_id=run.rater_id, study_id=run.study_id).count()
+    if wants_dense(run.options):
+        done += dense_done(run)
     stages: dict[str, float] = {}
     for chunk_stages in run.chunks.values_list("stage_seconds", flat=True):
         for name, seconds in chunk_stages.items():

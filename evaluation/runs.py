@@ -1,4 +1,5 @@
-"""Rating one chunk of a run on a worker: claim it, rate its pairs, store, fail or finish.
+"""Rating one chunk of a run on a worker: claim it, rate its pairs (or, for a dense chunk,
+score its neurons on the whole probe set: `evaluation.dense_runs`), store, fail or finish.
 
 Starting, planning, resuming and cancelling a run live in `evaluation.run_actions`.
 
@@ -19,6 +20,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from evaluation.dense_runs import rate_dense_chunk
 from evaluation.models import (
     ACTIVE_STATUSES,
     EvaluationRun,
@@ -116,13 +118,12 @@ def do_rate_chunk(
     """Claim one chunk and rate its pairs not judged yet. Safe to call again after a crash."""
     if not _claim(chunk_id, worker):
         return ChunkResult(chunk_id, claimed=False)
-    chunk = RunChunk.objects.select_related("run__rater", "run__study__concept_set").get(
-        pk=chunk_id
-    )
+    chunk = RunChunk.objects.select_related(
+        "run__rater", "run__study__concept_set", "run__study__probe_set"
+    ).get(pk=chunk_id)
     run = chunk.run
     timer = StageTimer()
     started = time.perf_counter()
-    rated = 0
     try:
         rater = _rater_for(run, timer)
         concept_set = run.study.concept_set
@@ -134,23 +135,13 @@ def do_rate_chunk(
             device=run.options.get("device") or settings.NEURONJUDGE_DEVICE,
             batch_size=run.options.get("batch_size"),
         )
-        with timer.stage("query"):
-            pairs = _pending_pairs(chunk)
-        step = int(run.options.get("store_every") or 1024)
-        for start in range(0, len(pairs), step):
-            if _run_is_cancelled(run.pk):
-                return ChunkResult(chunk_id, claimed=True, rated=rated, cancelled=True)
-            verdicts = rater.rate(pairs[start : start + step], context)
-            with timer.stage("store"):
-                stored = _store(run.rater_id, verdicts)
-            rated += stored
-            EvaluationRun.objects.filter(pk=run.pk).update(done_pairs=F("done_pairs") + stored)
-            RunChunk.objects.filter(pk=chunk_id).update(heartbeat=timezone.now())
-            if on_progress:
-                on_progress({"run": run.pk, "chunk": chunk_id, "rated": rated, "of": len(pairs)})
+        rate = rate_dense_chunk if chunk.kind == RunChunk.Kind.DENSE else _rate_pairs
+        rated, cancelled = rate(chunk, rater, context, on_progress)
     except Exception as exc:
         _fail(chunk, exc)
         raise
+    if cancelled:
+        return ChunkResult(chunk_id, claimed=True, rated=rated, cancelled=True)
     RunChunk.objects.filter(pk=chunk_id).update(
         status=RunChunk.Status.DONE,
         heartbeat=timezone.now(),
@@ -163,6 +154,32 @@ def do_rate_chunk(
     return ChunkResult(
         chunk_id, claimed=True, rated=rated, finished_study=run.study_id if finished else None
     )
+
+
+def _rate_pairs(
+    chunk: RunChunk,
+    rater: PairRater,
+    context: RaterContext,
+    on_progress: Callable[[dict], None] | None,
+) -> tuple[int, bool]:
+    """Rate the chunk's pairs not judged yet; (judgments stored, cancelled)."""
+    run = chunk.run
+    with context.timer.stage("query"):
+        pairs = _pending_pairs(chunk)
+    step = int(run.options.get("store_every") or 1024)
+    rated = 0
+    for start in range(0, len(pairs), step):
+        if _run_is_cancelled(run.pk):
+            return rated, True
+        verdicts = rater.rate(pairs[start : start + step], context)
+        with context.timer.stage("store"):
+            stored = _store(run.rater_id, verdicts)
+        rated += stored
+        EvaluationRun.objects.filter(pk=run.pk).update(done_pairs=F("done_pairs") + stored)
+        RunChunk.objects.filter(pk=chunk.pk).update(heartbeat=timezone.now())
+        if on_progress:
+            on_progress({"run": run.pk, "chunk": chunk.pk, "rated": rated, "of": len(pairs)})
+    return rated, False
 
 
 def _merge_notes(run_id: int, notes: dict) -> None:

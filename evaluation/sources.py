@@ -17,6 +17,10 @@ class StorageImageSource:
     def __init__(self) -> None:
         self._names: dict[str, str] = {}
 
+    def remember(self, names: dict[str, str]) -> None:
+        """File names of images about to be read (a probe set's): one query, not one each."""
+        self._names.update(names)
+
     def read(self, sha256: str) -> bytes:
         name = self._names.get(sha256)
         if name is None:

@@ -45,8 +45,12 @@ PREPROCESS_CFG = {
 TRAIN_SEEDS = (1, 2, 3)
 
 
+GENERIC_CAPTIONS = ("objects", "things")  # true of every picture: the sanity probes' labels
+
+
 def captions_for(image) -> list[str]:
-    """Every true description of an image, from single words to the full caption."""
+    """Every true description of an image, from single words to the full caption, and the
+    generic labels that fit any picture (so the demo can show them passing top-k)."""
     return [
         image.caption,
         image.color,
@@ -55,6 +59,7 @@ def captions_for(image) -> list[str]:
         f"a {image.color} {image.shape}",
         f"{image.texture} {image.shape}",
         f"{image.color} {image.texture}",
+        *GENERIC_CAPTIONS,
     ]
 
 

@@ -194,6 +194,8 @@ NEURONJUDGE_VQA_ALLOWED_HOSTS = envlist("NEURONJUDGE_VQA_ALLOWED_HOSTS", "127.0.
 # --- NeuronJudge: runs -----------------------------------------------------------------------
 # Pairs per chunk of a run: the unit of work one worker claims at a time.
 NEURONJUDGE_CHUNK_PAIRS = envint("NEURONJUDGE_CHUNK_PAIRS", "5000")
+# Neurons per dense chunk (each scored on every probe-set image; option dense_neurons).
+NEURONJUDGE_DENSE_CHUNK_NEURONS = envint("NEURONJUDGE_DENSE_CHUNK_NEURONS", "512")
 # A chunk whose worker has not reported for this long is taken to be dead and is re-queued.
 NEURONJUDGE_STALE_CHUNK_SECONDS = envint("NEURONJUDGE_STALE_CHUNK_SECONDS", "300")
 # How often the beat process looks for such chunks, whatever their worker was called.

@@ -86,7 +86,10 @@ class RunSerializer(serializers.ModelSerializer):
         return rater
 
     def validate_options(self, options: dict) -> dict:
-        for key in ("batch_size", "chunk_pairs", "store_every"):
+        for key in ("dense", "pairs"):
+            if key in options and not isinstance(options[key], bool):
+                raise serializers.ValidationError(f"{key} must be true or false.")
+        for key in ("batch_size", "chunk_pairs", "store_every", "dense_neurons"):
             value = options.get(key)
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**6

@@ -80,10 +80,16 @@ def probe_metrics(
     concepts: np.ndarray,
     alpha: float = DEFAULT_ALPHA,
     block_cols: int = BLOCK_COLS,
+    ranking: np.ndarray | None = None,
 ) -> Metrics:
     """All seven metrics for column j of `activations` against column j of `concepts`,
-    both [n_images, n_cols] over the whole probe set; returns name -> [n_cols] array."""
+    both [n_images, n_cols] over the whole probe set; returns name -> [n_cols] array.
+
+    AUPRC ranks the images by `ranking` (same shape, higher = more the concept) when given:
+    a model's raw scores when `concepts` are its binarised verdicts; else by the concepts."""
     check_pair(activations, concepts)
+    if ranking is not None:
+        check_pair(activations, ranking)
     alpha = check_alpha(alpha)
     n, n_cols = activations.shape
     out = {name: np.empty(n_cols) for name in METRIC_NAMES}
@@ -105,5 +111,6 @@ def probe_metrics(
         )
         for name, values in metrics_from_totals(totals).items():
             out[name][cols] = values
-        out["auprc"][cols] = dense_average_precision(c, top)
+        scores = c if ranking is None else _rows(ranking, cols)
+        out["auprc"][cols] = dense_average_precision(scores, top)
     return out

@@ -95,6 +95,22 @@ class PairRater(Protocol):
     def rate(self, pairs: Sequence[Pair], context: RaterContext) -> list[PairVerdict]: ...
 
 
+class DenseRater(PairRater, Protocol):
+    """A rater that also scores labels on every image of a probe set (kinds with `dense` in
+    the registry): image vectors once for the whole set, then one product per batch of labels."""
+
+    dense_dtype: str  # how its scores are stored: "float16" or "float32"
+    image_model_key: str  # raters with the same key embed images the same way
+
+    def embed_probe_set(
+        self, image_sha256s: Sequence[str], context: RaterContext, start: int = 0
+    ) -> np.ndarray: ...
+
+    def score_probe_set(
+        self, labels: Sequence[str], images: np.ndarray, context: RaterContext
+    ) -> np.ndarray: ...
+
+
 class RaterUnavailable(RuntimeError):
     """The rater cannot run here (missing weights, unreachable endpoint): say how to fix it."""
 

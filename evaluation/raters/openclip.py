@@ -24,6 +24,11 @@ from evaluation.raters.base import (
 )
 from evaluation.raters.clip_encoder import ClipEncoder, load_encoder, pick_device
 from evaluation.raters.clip_spec import check_clip_params, spec_from_params
+from evaluation.raters.openclip_dense import (
+    embed_probe_set,
+    rank_proportions,
+    similarity_scores,
+)
 
 DEFAULT_BATCH = {"cpu": 64, "cuda": 512}
 
@@ -33,11 +38,36 @@ def _batch_size(params: dict[str, Any], encoder: ClipEncoder, context: RaterCont
     return int(chosen or DEFAULT_BATCH.get(encoder.device.split(":")[0], 64))
 
 
-class EmbeddingSimilarityRater:
+class _ProbeSetImages:
+    """What both raters share for scoring a whole probe set (`raters.base.DenseRater`)."""
+
+    params: dict[str, Any]
+    encoder: ClipEncoder
+
+    @property
+    def image_model_key(self) -> str:
+        return self.encoder.model_key
+
+    def embed_probe_set(
+        self, image_sha256s: Sequence[str], context: RaterContext, start: int = 0
+    ) -> np.ndarray:
+        context.notes["encoder"] = self.encoder.describe()
+        batch = _batch_size(self.params, self.encoder, context)
+        return embed_probe_set(self.encoder, image_sha256s, context, batch, start)
+
+
+class EmbeddingSimilarityRater(_ProbeSetImages):
+    dense_dtype = "float16"  # cosines: float16 keeps 1e-4 of them, half the bytes of float32
+
     def __init__(self, params: dict[str, Any], encoder: ClipEncoder):
         self.params = params
         self.encoder = encoder
         self.threshold = float(params["threshold"])
+
+    def score_probe_set(
+        self, labels: Sequence[str], images: np.ndarray, context: RaterContext
+    ) -> np.ndarray:
+        return similarity_scores(self.encoder, labels, images, context)
 
     def rate(self, pairs: Sequence[Pair], context: RaterContext) -> list[PairVerdict]:
         context.notes["encoder"] = self.encoder.describe()
@@ -57,7 +87,9 @@ class EmbeddingSimilarityRater:
         ]
 
 
-class ConceptProportionRater:
+class ConceptProportionRater(_ProbeSetImages):
+    dense_dtype = "float32"  # rank / |S|, exact for |S| up to millions
+
     def __init__(self, params: dict[str, Any], encoder: ClipEncoder):
         self.params = params
         self.encoder = encoder
@@ -78,6 +110,16 @@ class ConceptProportionRater:
             cached = (concepts, matrix, index)
             self._sets = {id(context.concepts): cached}
         return cached[1], cached[2]
+
+    def score_probe_set(
+        self, labels: Sequence[str], images: np.ndarray, context: RaterContext
+    ) -> np.ndarray:
+        matrix, index = self._concepts(context)
+        outside = sorted({label for label in labels if label not in index})
+        if outside:
+            added = context.notes.setdefault("labels_added_to_concept_set", [])
+            added.extend(label for label in outside if label not in added)
+        return rank_proportions(self.encoder, labels, images, matrix, index, context)
 
     def rate(self, pairs: Sequence[Pair], context: RaterContext) -> list[PairVerdict]:
         context.notes["encoder"] = self.encoder.describe()

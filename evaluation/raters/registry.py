@@ -8,7 +8,11 @@ the web process never imports torch. Every kind follows one pattern:
 - ``factory``: ``build(params: dict, device: str, site: RaterSite) -> PairRater``, run on the
   workers only;
 - ``models``: optional ``list_models() -> list[tuple[str, str]]``, torch-free: (value, label)
-  of the models this machine has for the kind, the default first.
+  of the models this machine has for the kind, the default first;
+- ``dense``: optional ``is_yes(scores: ndarray, params: dict) -> ndarray[bool]``, torch-free,
+  for the kinds whose raters also score the whole probe set (``score_probe_set``, see
+  ``raters.base.DenseRater``): the verdicts their stored scores stand for. Kinds without it
+  rate the (sampled) pairs only.
 
 Adding a rater kind is one new module (its check and factory) and one entry here, plus its
 ``Rater.Kind`` choice (a database choice, so a migration).
@@ -34,6 +38,7 @@ class RaterKind:
     carries_score: bool = True  # judgments store a score besides the verdict
     higher_means_yes: bool = True  # which way of the score means yes
     models: str | None = None  # "module:function" listing local models (torch-free)
+    dense: str | None = None  # "module:function" turning dense scores into yes/no (torch-free)
 
     def check_params(self, params: Any, site: RaterSite = LOOPBACK_SITE) -> dict[str, Any]:
         if not isinstance(params, dict):
@@ -46,6 +51,15 @@ class RaterKind:
     def local_models(self) -> list[tuple[str, str]]:
         return _load(self.models)() if self.models else []
 
+    @property
+    def scores_probe_set(self) -> bool:
+        return self.dense is not None
+
+    def dense_yes(self, scores: Any, params: dict[str, Any]) -> Any:
+        if self.dense is None:
+            raise ValueError(f"{self.label} rates sampled images only, not the whole probe set")
+        return _load(self.dense)(scores, params)
+
 
 RATER_KINDS: dict[str, RaterKind] = {
     entry.kind: entry
@@ -57,6 +71,7 @@ RATER_KINDS: dict[str, RaterKind] = {
             factory="evaluation.raters.openclip:build_embedding_similarity",
             form_fields=("model", "pretrained", "precision", "threshold"),
             models="evaluation.raters.clip_models:local_clip_models",
+            dense="evaluation.raters.dense_cut:similarity_above_threshold",
         ),
         RaterKind(
             kind="openclip_cp",
@@ -66,6 +81,7 @@ RATER_KINDS: dict[str, RaterKind] = {
             form_fields=("model", "pretrained", "precision", "proportion"),
             higher_means_yes=False,  # score = rank / |S|: a low rank is a yes
             models="evaluation.raters.clip_models:local_clip_models",
+            dense="evaluation.raters.dense_cut:rank_within_proportion",
         ),
         RaterKind(
             kind="vqa_blip2",

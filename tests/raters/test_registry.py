@@ -58,7 +58,7 @@ def test_every_entry_checks_parameters_with_defaults_filled_in():
             "vqa_openai": {"base_url": "http://127.0.0.1:8000/v1", "model": "llava"},
         }.items()
     }
-    assert full["openclip_es"]["threshold"] == 0.41  # the demo model's calibrated threshold
+    assert full["openclip_es"]["threshold"] == 0.365  # the demo model's calibrated threshold
     assert full["openclip_cp"]["proportion"] == 0.01
     assert full["vqa_blip2"]["model"] == "Salesforce/blip2-opt-2.7b"
     assert full["vqa_openai"]["api_key_env"] == "NEURONJUDGE_VQA_API_KEY"

@@ -1,6 +1,8 @@
 """Start a run from the command line:
 
 manage.py start_run --study "Demo: synthetic shapes" --kind openclip_es --param threshold=0.3
+
+--dense adds the whole-probe-set scores to the pairs, --dense-only makes only those.
 """
 
 from __future__ import annotations
@@ -37,6 +39,14 @@ class Command(BaseCommand):
         parser.add_argument("--param", action="append", default=[], help="name=value (repeat)")
         parser.add_argument("--device", help="auto, cpu, cuda, cuda:1")
         parser.add_argument("--batch-size", type=int)
+        parser.add_argument(
+            "--dense",
+            action="store_true",
+            help="also score every label on the whole probe set (OpenCLIP raters only)",
+        )
+        parser.add_argument(
+            "--dense-only", action="store_true", help="score the whole probe set, not the pairs"
+        )
         parser.add_argument("--wait", action="store_true", help="print progress until it ends")
         parser.add_argument("--timeout", type=float, default=0, help="with --wait: give up after s")
 
@@ -49,6 +59,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         options = {"device": opts["device"], "batch_size": opts["batch_size"]}
         options = {k: v for k, v in options.items() if v}
+        if opts["dense"] or opts["dense_only"]:
+            options["dense"] = True
+        if opts["dense_only"]:
+            options["pairs"] = False
         try:
             run = do_start_run(study, rater, options, user=None)
         except (RunRefused, QueueUnavailable) as exc:
