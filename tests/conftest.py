@@ -147,3 +147,28 @@ def rated_study(make_study, annotators):
         wall_seconds=2.5, stage_seconds={"encode": 2.0},
     )  # fmt: skip
     return study
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    """A tiny open_clip model built in-process (random weights)."""
+    from tests.doubles.tiny_clip import tiny_encoder
+
+    return tiny_encoder()
+
+
+@pytest.fixture
+def context_factory():
+    from evaluation.raters.base import RaterContext, StageTimer
+
+    def build(images, concepts=None, cache=None, batch_size=None):
+        return RaterContext(
+            images=images,
+            timer=StageTimer(),
+            concepts=concepts,
+            cache=cache,
+            device="cpu",
+            batch_size=batch_size,
+        )
+
+    return build

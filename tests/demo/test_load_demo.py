@@ -13,7 +13,7 @@ from annotate.demo import (
     probe_concepts,
 )
 from annotate.demo_images import COLORS, SHAPES, TEXTURES
-from annotate.models import NeuronImage, Study
+from annotate.models import TOP_K, NeuronImage, Study
 from evaluation.models import EvaluationRun, Rater
 from tests.helpers import snapshot
 
@@ -51,8 +51,10 @@ def test_load_demo_twice_does_not_double():
     assert (study.neurons.count(), EvaluationRun.objects.count(), Rater.objects.count()) == counts
     assert Study.objects.filter(name=DEMO_STUDY, is_demo=True).count() == 1
     assert study.neurons.filter(role="real").count() == len(DEMO_NEURONS)
-    real_pairs = NeuronImage.objects.filter(neuron__study=study, neuron__role="real")
+    real_pairs = NeuronImage.objects.filter(TOP_K, neuron__study=study, neuron__role="real")
     assert real_pairs.count() == len(DEMO_NEURONS) * DEMO_K
+    sampled = NeuronImage.objects.filter(neuron__study=study, is_sampled=True)
+    assert sampled.exists()  # images beyond the top-k, for the whole-probe metrics
 
 
 def test_load_demo_prepares_probes_gold_units_and_demo_runs():

@@ -18,6 +18,7 @@ from evaluation.raters.clip_spec import DEMO_MODEL
 from evaluation.raters.openclip import ConceptProportionRater, EmbeddingSimilarityRater
 from tests.doubles.raters import use_factory
 from tests.doubles.tiny_clip import tiny_encoder
+from tests.helpers import give_to_staff
 
 CONCEPTS = [*COLORS, *SHAPES, *TEXTURES, "dog", "car"]
 LABELS = {"layer1": ["red", "blue", "green"], "layer2": ["circle", "objects"]}
@@ -77,7 +78,7 @@ def probe_study(tmp_path: Path, n_images: int = 48, seed: int = 0) -> Study:
         do_import_activations(study, probe_set.name, layer, path)
         for unit, label in enumerate(labels):
             Neuron.objects.filter(study=study, layer=layer, unit=unit).update(label=label)
-    return Study.objects.get(pk=study.pk)
+    return give_to_staff(Study.objects.get(pk=study.pk))
 
 
 def raters():
