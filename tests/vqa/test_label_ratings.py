@@ -224,3 +224,12 @@ def test_stored_parameters_carry_both_prompts():
     assert full["prompt"] == RATING_PROMPT and full["yes_no_prompt"] == YES_NO_PROMPT
     assert full["batch_size"] == 16 and full["combine"] == "mean"
     assert full_blip2_rating_params(full) == full
+
+
+def test_flan_t5_style_model_rates_independently_of_batch_size():
+    t5 = tiny_blip2(seed=1, t5=True, digits=True)
+    alone = _rater(t5, batch_size=1).rate_labels(ITEMS, context_for(IMAGES))
+    batched = _rater(t5, batch_size=5).rate_labels(ITEMS, context_for(IMAGES))
+    assert [r.rating for r in batched] == pytest.approx([r.rating for r in alone], abs=1e-5)
+    assert all(1 <= r.rating <= 5 for r in alone)
+    assert len({round(r.rating, 6) for r in alone}) > 1
