@@ -109,13 +109,13 @@ class Blip2Rater:
         missing = list(dict.fromkeys(sha for sha in shas if sha not in self._features))
         step = self.settings.image_batch_size
         for start in range(0, len(missing), step):
-            shas = missing[start : start + step]
+            batch = missing[start : start + step]
             with context.timer.stage("read_images"):
-                blobs = [context.images.read(sha) for sha in shas]  # storage/ORM: this thread
+                blobs = [context.images.read(sha) for sha in batch]  # storage/ORM: this thread
                 images = self._decode(blobs)
             with context.timer.stage("embed_images"):
                 features = self.image_features(images)
-            for sha, feature in zip(shas, features, strict=True):
+            for sha, feature in zip(batch, features, strict=True):
                 self._features[sha] = feature
         for sha in dict.fromkeys(shas):
             self._features.move_to_end(sha)

@@ -99,7 +99,7 @@ class Blip2LabelRater:
                 self.scorer.ensure_features([sha for _, sha, _ in chunk], context)
                 with context.timer.stage("score"):
                     found.extend(self._score(chunk, items))
-        context.notes["blip2_rating_forward_passes"] = self.forward_passes
+        context.notes["blip2_rating_prompts_per_pass"] = batch
         per_item: list[list[dict[str, Any]]] = [[] for _ in items]
         for (index, _, _), result in zip(rows, found, strict=True):
             per_item[index].append(result)

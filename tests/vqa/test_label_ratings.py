@@ -107,8 +107,8 @@ def test_each_batch_of_prompts_is_one_forward_pass_without_generate(rating_model
         rater = _rater(rating_model, batch_size=prompts)
         context = context_for(IMAGES)
         rater.rate_labels(ITEMS, context)
-        assert calls == [prompts]
-        assert context.notes["blip2_rating_forward_passes"] == 1
+        assert calls == [prompts] and rater.forward_passes == 1
+        assert context.notes["blip2_rating_prompts_per_pass"] == prompts
         calls.clear()
         _rater(rating_model, batch_size=4).rate_labels(ITEMS, context_for(IMAGES))
         assert len(calls) == math.ceil(prompts / 4) and sum(calls) == prompts
@@ -143,6 +143,13 @@ def test_each_image_goes_through_the_vision_side_once(rating_model, monkeypatch)
     _rater(rating_model, batch_size=5).rate_labels(ITEMS, context)
     assert sum(sent) == len(IMAGES)  # ITEMS repeat images across labels
     assert sorted(context.images.reads) == sorted(IMAGES)
+
+
+def test_a_cache_smaller_than_a_batch_keeps_the_images_the_batch_needs(rating_model):
+    expected = _rater(rating_model).rate_labels(ITEMS, context_for(IMAGES))
+    small = _rater(rating_model, image_cache=0, image_batch_size=2, batch_size=12)
+    got = small.rate_labels(ITEMS, context_for(IMAGES))
+    assert [r.rating for r in got] == pytest.approx([r.rating for r in expected], abs=1e-5)
 
 
 def test_rating_probabilities_sum_spellings_and_renormalise():
