@@ -27,6 +27,8 @@ class Rater(models.Model):
         # Automatic kinds: labels and everything else in evaluation.raters.registry.
         VQA_BLIP2 = "vqa_blip2", RATER_KINDS["vqa_blip2"].label
         VQA_OPENAI = "vqa_openai", RATER_KINDS["vqa_openai"].label
+        VQA_BLIP2_RATING = "vqa_blip2_rating", RATER_KINDS["vqa_blip2_rating"].label
+        VQA_OPENAI_RATING = "vqa_openai_rating", RATER_KINDS["vqa_openai_rating"].label
         OPENCLIP_CP = "openclip_cp", RATER_KINDS["openclip_cp"].label
         OPENCLIP_ES = "openclip_es", RATER_KINDS["openclip_es"].label
         CONSENSUS = "consensus", "Human consensus"
