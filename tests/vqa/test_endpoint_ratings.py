@@ -13,8 +13,8 @@ from evaluation.raters.vqa_openai_settings import (
     check_openai_rating_params,
     full_openai_rating_params,
 )
-from tests.vqa.chat_server import chat_server
-from tests.vqa.conftest import context_for, image_set
+from tests.doubles.chat_server import chat_server
+from tests.doubles.images import context_for, image_set
 
 IMAGES = image_set(4)
 SHAS = list(IMAGES)

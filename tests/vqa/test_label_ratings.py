@@ -20,8 +20,8 @@ from evaluation.raters.vqa_blip2_rating_settings import (
     full_blip2_rating_params,
 )
 from evaluation.raters.vqa_blip2_settings import DEFAULT_PROMPT as YES_NO_PROMPT
-from tests.vqa.conftest import context_for, image_set
-from tests.vqa.tiny_blip2 import tiny_blip2
+from tests.doubles.images import context_for, image_set
+from tests.doubles.tiny_blip2 import tiny_blip2
 
 IMAGES = image_set(5)
 SHAS = list(IMAGES)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evaluation', '0003_judgment_study'),
+        ('evaluation', '0004_label_judgment'),
     ]
 
     operations = [
