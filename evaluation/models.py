@@ -145,6 +145,9 @@ class LabelJudgment(models.Model):
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
     uninterpretable = models.BooleanField(default=False)
     none_fits = models.BooleanField(default=False, help_text="No label fits the images")
+    # A model's answer that gave no rating (its raw text in `extra["answer"]`): not a human
+    # flag, so it is kept apart from `uninterpretable`.
+    unparseable = models.BooleanField(default=False, db_default=False)
     chosen = models.ForeignKey(
         Neuron, null=True, blank=True, on_delete=models.CASCADE, related_name="chosen_in"
     )
@@ -162,14 +165,24 @@ class LabelJudgment(models.Model):
                 condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
                 name="labeljudgment_rating_range",
             ),
-            # A rating may be missing only when the rater said why (uninterpretable, none fits).
+            # A rating may be missing only when the rater said why (uninterpretable, none fits)
+            # or a model's answer could not be read.
             models.CheckConstraint(
                 condition=~Q(question="label_rating")
                 | (
                     Q(chosen__isnull=True)
-                    & (Q(rating__isnull=False) | Q(uninterpretable=True) | Q(none_fits=True))
+                    & (
+                        Q(rating__isnull=False)
+                        | Q(uninterpretable=True)
+                        | Q(none_fits=True)
+                        | Q(unparseable=True)
+                    )
                 ),
                 name="labeljudgment_rating_shape",
+            ),
+            models.CheckConstraint(
+                condition=Q(unparseable=False) | Q(question="label_rating", rating__isnull=True),
+                name="labeljudgment_unparseable_has_no_rating",
             ),
             # A best-of answer is one label, or none with a reason, never both.
             models.CheckConstraint(
@@ -257,6 +270,12 @@ class EvaluationRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def counts(self) -> str:
+        """What done_pairs and total_pairs count: labels for a label-rating kind, else pairs."""
+        entry = RATER_KINDS.get(self.rater.kind)
+        return "labels" if entry is not None and entry.question == "label_rating" else "pairs"
 
     def can_resume(self) -> bool:
         """Failed or cancelled; or queued or running with no chunk in a live worker's hands

@@ -22,6 +22,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from annotate.models import NeuronImage, Study
 from config.celery_app import app
+from evaluation import label_runs
 from evaluation.models import (
     ACTIVE_STATUSES,
     EvaluationRun,
@@ -31,7 +32,13 @@ from evaluation.models import (
     RunStatus,
     stale_heartbeat_before,
 )
-from evaluation.raters.registry import is_automatic
+from evaluation.raters.registry import (
+    LABEL_RATING,
+    PAIR_YES_NO,
+    RATER_KINDS,
+    is_automatic,
+    rater_kind,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +62,52 @@ def study_pairs(study: Study):
     return NeuronImage.objects.filter(neuron__study=study)
 
 
+ANSWERS = {
+    PAIR_YES_NO: "rates (neuron, image) pairs yes/no",
+    LABEL_RATING: "rates labels 1-5 with their images shown together",
+}
+
+
 def check_can_start(study: Study, rater: Rater) -> None:
     if not is_automatic(rater.kind):
         raise RunRefused(f"{rater.name} is not an automatic rater")
-    if not study_pairs(study).exists():
+    check_fits_question(study, rater)
+    if label_runs.rates_labels(rater):
+        if not label_runs.study_labels(study).exists():
+            raise RunRefused(
+                f"{study.name} has no labels with top images to rate: import its top images "
+                "first, then start the run."
+            )
+    elif not study_pairs(study).exists():
         raise RunRefused(
             f"{study.name} has no images to rate: import its top images first, then start the run."
         )
+
+
+def check_fits_question(study: Study, rater: Rater) -> None:
+    """A run answers the study's question: a label-rating kind runs on a label_rating study,
+    a pair kind on a pair_yes_no one; no automatic kind answers best_of yet."""
+    question = rater_kind(rater.kind).question
+    if question == study.question_type:
+        return
+    asks = Study.QuestionType(study.question_type).label.lower()
+    fitting = [kind for kind, entry in RATER_KINDS.items() if entry.question == study.question_type]
+    instead = (
+        f"use one of these kinds instead: {', '.join(fitting)}"
+        if fitting
+        else "no automatic rater answers that question yet"
+    )
+    raise RunRefused(
+        f"{rater.name} {ANSWERS[question]}, but {study.name} asks for {asks} "
+        f"({study.question_type}): {instead}."
+    )
+
+
+def run_items(study: Study, rater: Rater) -> int:
+    """How many items a run of `rater` rates: labels for a label-rating kind, else pairs."""
+    if label_runs.rates_labels(rater):
+        return label_runs.study_labels(study).count()
+    return study_pairs(study).count()
 
 
 def do_create_run(
@@ -76,7 +122,7 @@ def do_create_run(
                 rater=rater,
                 options=options or {},
                 created_by=user,
-                total_pairs=study_pairs(study).count(),
+                total_pairs=run_items(study, rater),
             )
     except IntegrityError:
         raise RunConflict(
@@ -98,19 +144,28 @@ def do_start_run(study: Study, rater: Rater, options: dict | None, user) -> Eval
 
 
 def do_plan_run(run_id: int, chunk_pairs: int | None = None) -> list[int]:
-    """Split the run into chunks of about `chunk_pairs` pairs by neuron id; idempotent."""
-    run = EvaluationRun.objects.get(pk=run_id)
+    """Split the run into chunks of about `chunk_pairs` pairs by neuron id; idempotent. A
+    label run's chunks count labels instead (`label_runs.chunk_labels`)."""
+    run = EvaluationRun.objects.select_related("rater", "study").get(pk=run_id)
     existing = list(run.chunks.order_by("index").values_list("id", flat=True))
     if existing or not run.is_active:
         return existing
-    size = chunk_pairs or run.options.get("chunk_pairs") or settings.NEURONJUDGE_CHUNK_PAIRS
-    per_neuron = (
-        study_pairs(run.study).values("neuron_id").annotate(n=Count("id")).order_by("neuron_id")
-    )
+    if label_runs.rates_labels(run.rater):
+        size = label_runs.chunk_labels(run, chunk_pairs)
+        per_neuron = label_runs.labels_per_neuron(run.study)
+    else:
+        size = chunk_pairs or run.options.get("chunk_pairs") or settings.NEURONJUDGE_CHUNK_PAIRS
+        per_neuron = (
+            study_pairs(run.study)
+            .values("neuron_id")
+            .annotate(n=Count("id"))
+            .order_by("neuron_id")
+            .iterator(chunk_size=10000)
+        )
     chunks: list[RunChunk] = []
     first = last = None
     pairs = 0
-    for row in per_neuron.iterator(chunk_size=10000):
+    for row in per_neuron:
         first = row["neuron_id"] if first is None else first
         last, pairs = row["neuron_id"], pairs + row["n"]
         if pairs >= size:
@@ -210,8 +265,11 @@ def do_finish_run(run_id: int) -> bool:
     """Mark the run done once every chunk is; True for the one caller that did it."""
     if RunChunk.objects.filter(run_id=run_id).exclude(status=RunChunk.Status.DONE).exists():
         return False
-    run = EvaluationRun.objects.get(pk=run_id)
-    done = Judgment.objects.filter(rater_id=run.rater_id, study_id=run.study_id).count()
+    run = EvaluationRun.objects.select_related("rater").get(pk=run_id)
+    if label_runs.rates_labels(run.rater):
+        done = label_runs.rated_labels(run)
+    else:
+        done = Judgment.objects.filter(rater_id=run.rater_id, study_id=run.study_id).count()
     stages: dict[str, float] = {}
     for chunk_stages in run.chunks.values_list("stage_seconds", flat=True):
         for name, seconds in chunk_stages.items():
