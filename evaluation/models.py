@@ -234,7 +234,9 @@ def stale_heartbeat_before() -> datetime:
 
 
 class EvaluationRun(models.Model):
-    """One automatic rater applied to every (neuron, image) pair of one study."""
+    """One automatic rater applied to every (neuron, image) pair of one study, or for a
+    label-rating kind to every label (real neuron with its top images); `total_pairs` and
+    `done_pairs` then count labels (`counts` says which)."""
 
     rater = models.ForeignKey(Rater, on_delete=models.PROTECT, related_name="runs")
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="runs")
@@ -292,7 +294,8 @@ class EvaluationRun(models.Model):
 
 
 class RunChunk(models.Model):
-    """A slice of a run (a range of neuron ids) that one worker rates at a time."""
+    """A slice of a run (a range of neuron ids) that one worker rates at a time; `pairs` is
+    how many items it holds (labels in a label run)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
