@@ -69,6 +69,12 @@ def test_the_api_and_the_command_refuse_a_mismatched_kind(make_study, raters, st
         call_command("start_run", "--study", "rated", "--kind", "openclip_es")
     assert not EvaluationRun.objects.exists()
 
+    fits = staff_api.post(
+        "/api/runs/", {"study": rated.pk, "rater": raters["label"].pk}, format="json"
+    )
+    assert fits.status_code == 201, fits.json()
+    assert fits.json()["total_pairs"] == 6 and fits.json()["status"] == "queued"
+
 
 def test_the_rater_api_takes_every_automatic_kind(staff_api):
     assert list(RaterSerializer().fields["kind"].choices) == [*PAIR_KINDS, *LABEL_KINDS]

@@ -4,6 +4,7 @@ claimed, resumable and never doubled, through the same machinery as the pair run
 import math
 
 import pytest
+from django.urls import reverse
 
 from evaluation import label_runs, run_actions, runs
 from evaluation.agreement.ordinal import ordinal_agreement
@@ -58,7 +59,7 @@ def _rate_all(run, worker="w1") -> int:
     )
 
 
-def test_endpoint_run_stores_one_rating_per_label_with_its_prompt(make_study):
+def test_endpoint_run_stores_one_rating_per_label_with_its_prompt(make_study, client, staff):
     study = label_rating_study(make_study)
     with chat_server(_reply) as server:
         rater = _endpoint_rater(server)
@@ -68,6 +69,9 @@ def test_endpoint_run_stores_one_rating_per_label_with_its_prompt(make_study):
         assert _rate_all(run) == 6
     run.refresh_from_db()
     assert run.status == RunStatus.DONE and run.done_pairs == 6 and run.counts == "labels"
+    client.force_login(staff)
+    page = client.get(reverse("run-detail", args=[run.pk])).content.decode()
+    assert "6 / 6 labels" in page
     assert {"read_images", "score", "store", "query"} <= set(run.stage_seconds)
 
     # Each request: the prompt, then the label's k top images; no distractor, sample or probe.
