@@ -208,3 +208,24 @@ def _sklearn_kappa(a, b) -> float:
     from sklearn.metrics import cohen_kappa_score
 
     return cohen_kappa_score(a, b, weights="quadratic", labels=[1, 2, 3, 4, 5])
+
+
+def test_a_chunk_holds_the_real_labels_with_their_first_k_top_images(make_study):
+    from annotate.images import do_store_image
+    from annotate.models import NeuronImage
+    from tests.helpers import png_bytes
+
+    study = label_rating_study(make_study)
+    crowded = real_labels(study)[0]
+    more = do_store_image(png_bytes((9, 9, 9), seed=777))
+    NeuronImage.objects.create(neuron=crowded, image=more, rank=study.k + 5)
+    rater = Rater.objects.create(name="r", kind="vqa_openai_rating", params={})
+    run = run_actions.do_create_run(study, rater)
+    [chunk_id] = run_actions.do_plan_run(run.pk)
+    items = label_runs.pending_labels(RunChunk.objects.select_related("run").get(pk=chunk_id))
+    assert sorted(item.neuron_id for item in items) == [n.pk for n in real_labels(study)]
+    for item in items:
+        neuron = next(n for n in real_labels(study) if n.pk == item.neuron_id)
+        assert item.item_id == neuron.pk and item.label == neuron.label
+        assert list(item.image_sha256s) == top_images(neuron)[: study.k]
+    assert more.sha256 not in {sha for item in items for sha in item.image_sha256s}
