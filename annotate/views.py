@@ -78,7 +78,7 @@ def study_detail(request, study_id: int):
             "label_sets": tabs,
             "label_set": chosen,
             "set_query": urlencode({"label_set": chosen.id} if chosen else {}),
-            "start_run_form": StartRunForm(),
+            "start_run_form": StartRunForm(question=study.question_type),
             "members": members,
             "my_role": my_role,
             "can_manage": my_role in ("owner", "manager", "superuser"),

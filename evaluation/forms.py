@@ -13,13 +13,16 @@ from django import forms
 
 from evaluation.rater_configs import check_rater_params
 from evaluation.raters.clip_spec import DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
-from evaluation.raters.registry import RATER_KINDS, kind_choices, rater_kind
+from evaluation.raters.registry import PAIR_YES_NO, RATER_KINDS, kind_choices, rater_kind
 
 FIELDS_OVER_JSON = ("threshold", "proportion")  # the other fields only fill what JSON leaves
 SCOPE_OPTIONS = {"dense": {"dense": True}, "dense_only": {"dense": True, "pairs": False}}
 
 
 class StartRunForm(forms.Form):
+    """`question` is the study's question type: only the kinds answering it are offered
+    (none yet for best_of)."""
+
     kind = forms.ChoiceField(choices=kind_choices)
     model = forms.CharField(required=False, max_length=300)
     pretrained = forms.CharField(
@@ -41,6 +44,16 @@ class StartRunForm(forms.Form):
                  ("dense_only", "the whole probe set only")],
     )  # fmt: skip
 
+    def __init__(self, *args, question: str = PAIR_YES_NO, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.question = question
+        self.fields["kind"].choices = kind_choices(question)
+        fitting = ", ".join(kind for kind, _ in kind_choices(question)) or "none yet"
+        self.fields["kind"].error_messages["invalid_choice"] = (
+            f"%(value)s does not answer this study's question ({question}); "
+            f"the kinds that do: {fitting}"
+        )
+
     @cached_property
     def model_choices(self) -> dict[str, list[tuple[str, str]]]:
         """Per kind, the (model, label) pairs found on this machine, the kind's default first;
@@ -53,7 +66,9 @@ class StartRunForm(forms.Form):
 
     def kind_options(self) -> list[tuple[str, str, str]]:
         """(kind, label, default model) for the page's kind menu."""
-        return [(kind, label, self.default_model(kind)) for kind, label in kind_choices()]
+        return [
+            (kind, label, self.default_model(kind)) for kind, label in kind_choices(self.question)
+        ]
 
     def default_model(self, kind: str) -> str:
         found = self.model_choices.get(kind) or []
@@ -61,7 +76,8 @@ class StartRunForm(forms.Form):
 
     def get_initial_for_field(self, field, field_name):
         if field_name in ("model", "pretrained"):
-            model = self.default_model(self.fields["kind"].choices[0][0]) or DEFAULT_MODEL
+            kinds = self.fields["kind"].choices
+            model = (self.default_model(kinds[0][0]) if kinds else "") or DEFAULT_MODEL
             if field_name == "model":
                 return model
             return DEFAULT_PRETRAINED if model == DEFAULT_MODEL else ""

@@ -27,6 +27,8 @@ class Rater(models.Model):
         # Automatic kinds: labels and everything else in evaluation.raters.registry.
         VQA_BLIP2 = "vqa_blip2", RATER_KINDS["vqa_blip2"].label
         VQA_OPENAI = "vqa_openai", RATER_KINDS["vqa_openai"].label
+        VQA_BLIP2_RATING = "vqa_blip2_rating", RATER_KINDS["vqa_blip2_rating"].label
+        VQA_OPENAI_RATING = "vqa_openai_rating", RATER_KINDS["vqa_openai_rating"].label
         OPENCLIP_CP = "openclip_cp", RATER_KINDS["openclip_cp"].label
         OPENCLIP_ES = "openclip_es", RATER_KINDS["openclip_es"].label
         CONSENSUS = "consensus", "Human consensus"
@@ -143,6 +145,9 @@ class LabelJudgment(models.Model):
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
     uninterpretable = models.BooleanField(default=False)
     none_fits = models.BooleanField(default=False, help_text="No label fits the images")
+    # A model's answer that gave no rating (its raw text in `extra["answer"]`): not a human
+    # flag, so it is kept apart from `uninterpretable`.
+    unparseable = models.BooleanField(default=False, db_default=False)
     chosen = models.ForeignKey(
         Neuron, null=True, blank=True, on_delete=models.CASCADE, related_name="chosen_in"
     )
@@ -160,14 +165,24 @@ class LabelJudgment(models.Model):
                 condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
                 name="labeljudgment_rating_range",
             ),
-            # A rating may be missing only when the rater said why (uninterpretable, none fits).
+            # A rating may be missing only when the rater said why (uninterpretable, none fits)
+            # or a model's answer could not be read.
             models.CheckConstraint(
                 condition=~Q(question="label_rating")
                 | (
                     Q(chosen__isnull=True)
-                    & (Q(rating__isnull=False) | Q(uninterpretable=True) | Q(none_fits=True))
+                    & (
+                        Q(rating__isnull=False)
+                        | Q(uninterpretable=True)
+                        | Q(none_fits=True)
+                        | Q(unparseable=True)
+                    )
                 ),
                 name="labeljudgment_rating_shape",
+            ),
+            models.CheckConstraint(
+                condition=Q(unparseable=False) | Q(question="label_rating", rating__isnull=True),
+                name="labeljudgment_unparseable_has_no_rating",
             ),
             # A best-of answer is one label, or none with a reason, never both.
             models.CheckConstraint(
@@ -219,7 +234,9 @@ def stale_heartbeat_before() -> datetime:
 
 
 class EvaluationRun(models.Model):
-    """One automatic rater applied to every (neuron, image) pair of one study."""
+    """One automatic rater applied to every (neuron, image) pair of one study, or for a
+    label-rating kind to every label (real neuron with its top images); `total_pairs` and
+    `done_pairs` then count labels (`counts` says which)."""
 
     rater = models.ForeignKey(Rater, on_delete=models.PROTECT, related_name="runs")
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="runs")
@@ -256,6 +273,12 @@ class EvaluationRun(models.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
+    @property
+    def counts(self) -> str:
+        """What done_pairs and total_pairs count: labels for a label-rating kind, else pairs."""
+        entry = RATER_KINDS.get(self.rater.kind)
+        return "labels" if entry is not None and entry.question == "label_rating" else "pairs"
+
     def can_resume(self) -> bool:
         """Failed or cancelled; or queued or running with no chunk in a live worker's hands
         (its messages lost to a broker outage, or its worker gone under another name).
@@ -272,7 +295,8 @@ class EvaluationRun(models.Model):
 
 class RunChunk(models.Model):
     """A slice of a run (a range of neuron ids) that one worker rates at a time: the pairs
-    of those neurons, or (dense) each neuron's label on every image of the probe set."""
+    of those neurons, the neurons' labels (a label run), or (dense) each neuron's label on
+    every image of the probe set; `pairs` is how many items it holds."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -22,6 +22,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from annotate.models import NeuronImage, Study
 from config.celery_app import app
+from evaluation import label_runs
 from evaluation.dense_runs import (
     DenseRefused,
     check_dense_options,
@@ -40,7 +41,13 @@ from evaluation.models import (
     RunStatus,
     stale_heartbeat_before,
 )
-from evaluation.raters.registry import is_automatic
+from evaluation.raters.registry import (
+    LABEL_RATING,
+    PAIR_YES_NO,
+    RATER_KINDS,
+    is_automatic,
+    rater_kind,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,20 +71,59 @@ def study_pairs(study: Study):
     return NeuronImage.objects.filter(neuron__study=study)
 
 
+ANSWERS = {
+    PAIR_YES_NO: "rates (neuron, image) pairs yes/no",
+    LABEL_RATING: "rates labels 1-5 with their images shown together",
+}
+
+
 def check_can_start(study: Study, rater: Rater, options: dict | None = None) -> None:
     """Refuse a run that cannot start; `options` may ask for dense (whole probe set) scores
     besides the pairs ("dense": true) or instead of them ("pairs": false)."""
     options = options or {}
     if not is_automatic(rater.kind):
         raise RunRefused(f"{rater.name} is not an automatic rater")
+    check_fits_question(study, rater)
     try:
         check_dense_options(study, rater, options)
     except DenseRefused as exc:
         raise RunRefused(str(exc)) from None
-    if wants_pairs(options) and not study_pairs(study).exists():
+    if label_runs.rates_labels(rater):
+        if not label_runs.study_labels(study).exists():
+            raise RunRefused(
+                f"{study.name} has no labels with top images to rate: import its top images "
+                "first, then start the run."
+            )
+    elif wants_pairs(options) and not study_pairs(study).exists():
         raise RunRefused(
             f"{study.name} has no images to rate: import its top images first, then start the run."
         )
+
+
+def check_fits_question(study: Study, rater: Rater) -> None:
+    """A run answers the study's question: a label-rating kind runs on a label_rating study,
+    a pair kind on a pair_yes_no one; no automatic kind answers best_of yet."""
+    question = rater_kind(rater.kind).question
+    if question == study.question_type:
+        return
+    asks = Study.QuestionType(study.question_type).label.lower()
+    fitting = [kind for kind, entry in RATER_KINDS.items() if entry.question == study.question_type]
+    instead = (
+        f"use one of these kinds instead: {', '.join(fitting)}"
+        if fitting
+        else "no automatic rater answers that question yet"
+    )
+    raise RunRefused(
+        f"{rater.name} {ANSWERS[question]}, but {study.name} asks for {asks} "
+        f"({study.question_type}): {instead}."
+    )
+
+
+def run_items(study: Study, rater: Rater) -> int:
+    """How many items a run of `rater` rates: labels for a label-rating kind, else pairs."""
+    if label_runs.rates_labels(rater):
+        return label_runs.study_labels(study).count()
+    return study_pairs(study).count()
 
 
 def do_create_run(
@@ -86,7 +132,7 @@ def do_create_run(
     """The run row alone, queued to nobody: `do_start_run` also publishes it."""
     options = options or {}
     check_can_start(study, rater, options)
-    total = study_pairs(study).count() if wants_pairs(options) else 0
+    total = run_items(study, rater) if wants_pairs(options) else 0
     total += dense_total(study) if wants_dense(options) else 0
     try:
         with transaction.atomic():
@@ -117,22 +163,31 @@ def do_start_run(study: Study, rater: Rater, options: dict | None, user) -> Eval
 
 
 def do_plan_run(run_id: int, chunk_pairs: int | None = None) -> list[int]:
-    """Split the run into chunks of about `chunk_pairs` pairs by neuron id, then its dense
-    chunks if it asked for them; idempotent."""
-    run = EvaluationRun.objects.select_related("study__probe_set").get(pk=run_id)
+    """Split the run into chunks of about `chunk_pairs` pairs by neuron id (a label run's
+    chunks count labels: `label_runs.chunk_labels`), then its dense chunks if it asked for
+    them; idempotent."""
+    run = EvaluationRun.objects.select_related("rater", "study__probe_set").get(pk=run_id)
     existing = list(run.chunks.order_by("index").values_list("id", flat=True))
     if existing or not run.is_active:
         return existing
-    size = chunk_pairs or run.options.get("chunk_pairs") or settings.NEURONJUDGE_CHUNK_PAIRS
-    per_neuron = (
-        study_pairs(run.study).values("neuron_id").annotate(n=Count("id")).order_by("neuron_id")
-    )
-    if not wants_pairs(run.options):
-        per_neuron = per_neuron.none()
+    if label_runs.rates_labels(run.rater):
+        size = label_runs.chunk_labels(run, chunk_pairs)
+        per_neuron = label_runs.labels_per_neuron(run.study)
+    elif wants_pairs(run.options):
+        size = chunk_pairs or run.options.get("chunk_pairs") or settings.NEURONJUDGE_CHUNK_PAIRS
+        per_neuron = (
+            study_pairs(run.study)
+            .values("neuron_id")
+            .annotate(n=Count("id"))
+            .order_by("neuron_id")
+            .iterator(chunk_size=10000)
+        )
+    else:
+        size, per_neuron = 1, []
     chunks: list[RunChunk] = []
     first = last = None
     pairs = 0
-    for row in per_neuron.iterator(chunk_size=10000):
+    for row in per_neuron:
         first = row["neuron_id"] if first is None else first
         last, pairs = row["neuron_id"], pairs + row["n"]
         if pairs >= size:
@@ -234,9 +289,11 @@ def do_finish_run(run_id: int) -> bool:
     """Mark the run done once every chunk is; True for the one caller that did it."""
     if RunChunk.objects.filter(run_id=run_id).exclude(status=RunChunk.Status.DONE).exists():
         return False
-    run = EvaluationRun.objects.select_related("study__probe_set").get(pk=run_id)
+    run = EvaluationRun.objects.select_related("rater", "study__probe_set").get(pk=run_id)
     done = 0
-    if wants_pairs(run.options):
+    if label_runs.rates_labels(run.rater):
+        done += label_runs.rated_labels(run)
+    elif wants_pairs(run.options):
         done += Judgment.objects.filter(rater_id=run.rater_id, study_id=run.study_id).count()
     if wants_dense(run.options):
         done += dense_done(run)

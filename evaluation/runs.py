@@ -6,6 +6,8 @@ Starting, planning, resuming and cancelling a run live in `evaluation.run_action
 Every step is safe to repeat. A chunk is claimed with a conditional UPDATE; judgments are
 inserted with ON CONFLICT DO NOTHING against the unique (rater, pair) constraint; a chunk
 whose worker died is re-queued, and its pairs already judged are skipped on the re-run.
+A run of a label-rating kind goes through the same steps with labels for pairs
+(`evaluation.label_runs`, chosen in `_steps_for`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from evaluation import label_runs
 from evaluation.dense_runs import rate_dense_chunk
 from evaluation.models import (
     ACTIVE_STATUSES,
@@ -30,7 +35,14 @@ from evaluation.models import (
     stale_heartbeat_before,
 )
 from evaluation.rater_configs import rater_site
-from evaluation.raters.base import Pair, PairRater, PairVerdict, RaterContext, StageTimer
+from evaluation.raters.base import (
+    Pair,
+    PairRater,
+    PairVerdict,
+    RaterContext,
+    StageTimer,
+    rate_label_chunk,
+)
 from evaluation.raters.registry import build_rater
 from evaluation.run_actions import do_finish_run, study_pairs
 from evaluation.sources import DatabaseVectorCache, StorageImageSource
@@ -108,6 +120,31 @@ def _store(rater_id: int, verdicts: list[PairVerdict]) -> int:
     return len(rows) - before
 
 
+@dataclass(frozen=True)
+class _Steps:
+    """What a chunk rates, per its kind's question: the items not judged yet, how to rate a
+    batch of them, how to store the results (returning how many were new), and how many
+    items to rate between stores."""
+
+    pending: Callable[[RunChunk], list[Any]]
+    rate: Callable[[list[Any], RaterContext], list[Any]]
+    store: Callable[[int, list[Any]], int]
+    store_every: int
+
+
+def _steps_for(run: EvaluationRun, timer: StageTimer) -> _Steps:
+    if label_runs.rates_labels(run.rater):
+        rater = label_runs.label_rater_for(run, timer)
+        return _Steps(
+            label_runs.pending_labels,
+            partial(rate_label_chunk, rater),
+            label_runs.store_ratings,
+            label_runs.store_every(run),
+        )
+    step = int(run.options.get("store_every") or label_runs.PAIRS_PER_STORE)
+    return _Steps(_pending_pairs, _rater_for(run, timer).rate, _store, step)
+
+
 def _run_is_cancelled(run_id: int) -> bool:
     return EvaluationRun.objects.filter(pk=run_id, status=RunStatus.CANCELLED).exists()
 
@@ -115,7 +152,8 @@ def _run_is_cancelled(run_id: int) -> bool:
 def do_rate_chunk(
     chunk_id: int, worker: str, on_progress: Callable[[dict], None] | None = None
 ) -> ChunkResult:
-    """Claim one chunk and rate its pairs not judged yet. Safe to call again after a crash."""
+    """Claim one chunk and rate its pairs (or labels) not judged yet. Safe to call again
+    after a crash."""
     if not _claim(chunk_id, worker):
         return ChunkResult(chunk_id, claimed=False)
     chunk = RunChunk.objects.select_related(
@@ -125,7 +163,6 @@ def do_rate_chunk(
     timer = StageTimer()
     started = time.perf_counter()
     try:
-        rater = _rater_for(run, timer)
         concept_set = run.study.concept_set
         context = RaterContext(
             images=StorageImageSource(),
@@ -135,8 +172,10 @@ def do_rate_chunk(
             device=run.options.get("device") or settings.NEURONJUDGE_DEVICE,
             batch_size=run.options.get("batch_size"),
         )
-        rate = rate_dense_chunk if chunk.kind == RunChunk.Kind.DENSE else _rate_pairs
-        rated, cancelled = rate(chunk, rater, context, on_progress)
+        if chunk.kind == RunChunk.Kind.DENSE:
+            rated, cancelled = rate_dense_chunk(chunk, _rater_for(run, timer), context, on_progress)
+        else:
+            rated, cancelled = _rate_items(chunk, _steps_for(run, timer), context, on_progress)
     except Exception as exc:
         _fail(chunk, exc)
         raise
@@ -156,29 +195,28 @@ def do_rate_chunk(
     )
 
 
-def _rate_pairs(
+def _rate_items(
     chunk: RunChunk,
-    rater: PairRater,
+    steps: _Steps,
     context: RaterContext,
     on_progress: Callable[[dict], None] | None,
 ) -> tuple[int, bool]:
-    """Rate the chunk's pairs not judged yet; (judgments stored, cancelled)."""
+    """Rate the chunk's pairs (or labels) not judged yet; (judgments stored, cancelled)."""
     run = chunk.run
     with context.timer.stage("query"):
-        pairs = _pending_pairs(chunk)
-    step = int(run.options.get("store_every") or 1024)
+        items = steps.pending(chunk)
     rated = 0
-    for start in range(0, len(pairs), step):
+    for start in range(0, len(items), steps.store_every):
         if _run_is_cancelled(run.pk):
             return rated, True
-        verdicts = rater.rate(pairs[start : start + step], context)
+        results = steps.rate(items[start : start + steps.store_every], context)
         with context.timer.stage("store"):
-            stored = _store(run.rater_id, verdicts)
+            stored = steps.store(run.rater_id, results)
         rated += stored
         EvaluationRun.objects.filter(pk=run.pk).update(done_pairs=F("done_pairs") + stored)
         RunChunk.objects.filter(pk=chunk.pk).update(heartbeat=timezone.now())
         if on_progress:
-            on_progress({"run": run.pk, "chunk": chunk.pk, "rated": rated, "of": len(pairs)})
+            on_progress({"run": run.pk, "chunk": chunk.pk, "rated": rated, "of": len(items)})
     return rated, False
 
 

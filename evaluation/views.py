@@ -40,9 +40,12 @@ def run_status(run: EvaluationRun) -> dict:
 @require_POST
 def start_run(request: HttpRequest, study_id: int) -> HttpResponse:
     study = access_study(request.user, study_id, need="manage")
-    form = StartRunForm(request.POST)
+    form = StartRunForm(request.POST, question=study.question_type)
     if not form.is_valid():
-        for error in form.errors.get("__all__", []) or form.errors.as_text().splitlines():
+        # The errors themselves: as_text() would add field-name lines and escape them twice.
+        for error in form.errors.get("__all__", []) or [
+            error for errors in form.errors.values() for error in errors
+        ]:
             messages.error(request, f"Run not started: {error}")
         return redirect("study-detail", study_id=study.pk)
     rater = do_get_rater(form.cleaned_data["kind"], form.cleaned_data["params"])

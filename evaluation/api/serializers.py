@@ -9,7 +9,7 @@ from evaluation.raters.registry import is_automatic, kind_choices
 
 
 class RaterSerializer(serializers.ModelSerializer):
-    kind = serializers.ChoiceField(choices=kind_choices())
+    kind = serializers.ChoiceField(choices=kind_choices(None))  # every automatic kind
     params = serializers.DictField(required=False, default=dict)
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
 

@@ -111,6 +111,57 @@ class DenseRater(PairRater, Protocol):
     ) -> np.ndarray: ...
 
 
+@dataclass(frozen=True)
+class LabelItem:
+    """One label to rate with its neuron's k images shown together. `item_id` is the row the
+    rating belongs to (a neuron's label in one label set), handed back unchanged."""
+
+    item_id: int
+    neuron_id: int
+    label: str
+    image_sha256s: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LabelRating:
+    """A rater's 1-5 rating of one label. `rating` is None exactly when `unparseable`; it may
+    be fractional (BLIP-2's expected value). `verdict` is a yes/no for the label where the
+    rater gives one (BLIP-2: any of its images), else None. `prompt` is what the model read."""
+
+    item_id: int
+    rating: float | None
+    answer: str
+    unparseable: bool
+    prompt: str
+    verdict: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class LabelRater(Protocol):
+    """Rates labels with their images shown together. Built once per worker process."""
+
+    def rate_labels(
+        self, items: Sequence[LabelItem], context: RaterContext
+    ) -> list[LabelRating]: ...
+
+
+def rate_label_chunk(
+    rater: LabelRater, items: Sequence[LabelItem], context: RaterContext
+) -> list[LabelRating]:
+    """One chunk of a label-rating run: the ratings in the order of `items`, checked against
+    the contract so that a rater's slip fails the chunk instead of storing a wrong row."""
+    empty = [item.item_id for item in items if not item.image_sha256s]
+    if empty:
+        raise ValueError(f"labels without images cannot be rated: items {empty[:10]}")
+    ratings = rater.rate_labels(items, context) if items else []
+    if [r.item_id for r in ratings] != [item.item_id for item in items]:
+        raise RuntimeError("the rater answered for other labels than it was asked about")
+    for r in ratings:
+        if r.unparseable != (r.rating is None) or not (r.rating is None or 1 <= r.rating <= 5):
+            raise RuntimeError(f"rating {r.rating!r} of item {r.item_id} breaks the 1-5 scale")
+    return ratings
+
+
 class RaterUnavailable(RuntimeError):
     """The rater cannot run here (missing weights, unreachable endpoint): say how to fix it."""
 

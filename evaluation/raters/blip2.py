@@ -95,7 +95,8 @@ class Blip2Rater:
         with torch.inference_mode():
             for start in range(0, len(pairs), batch):
                 chunk = pairs[start : start + batch]
-                self._ensure_features(chunk, context)
+                if self.settings.mode == "one_pass":
+                    self.ensure_features([p.image_sha256 for p in chunk], context)
                 with context.timer.stage("score"):
                     verdicts.extend(score(chunk, context))
         context.notes["blip2_scoring"] = self.settings.mode
@@ -103,25 +104,22 @@ class Blip2Rater:
 
     # The image side: vision encoder + Q-Former + projection, once per unique image.
 
-    def _ensure_features(self, pairs: Sequence[Pair], context: RaterContext) -> None:
-        if self.settings.mode == "generate":
-            return
-        missing = list(
-            dict.fromkeys(p.image_sha256 for p in pairs if p.image_sha256 not in self._features)
-        )
+    def ensure_features(self, shas: Sequence[str], context: RaterContext) -> None:
+        """Features of these images in the cache, each image read and encoded once."""
+        missing = list(dict.fromkeys(sha for sha in shas if sha not in self._features))
         step = self.settings.image_batch_size
         for start in range(0, len(missing), step):
-            shas = missing[start : start + step]
+            batch = missing[start : start + step]
             with context.timer.stage("read_images"):
-                blobs = [context.images.read(sha) for sha in shas]  # storage/ORM: this thread
+                blobs = [context.images.read(sha) for sha in batch]  # storage/ORM: this thread
                 images = self._decode(blobs)
             with context.timer.stage("embed_images"):
                 features = self.image_features(images)
-            for sha, feature in zip(shas, features, strict=True):
+            for sha, feature in zip(batch, features, strict=True):
                 self._features[sha] = feature
-        for sha in dict.fromkeys(p.image_sha256 for p in pairs):
+        for sha in dict.fromkeys(shas):
             self._features.move_to_end(sha)
-        while len(self._features) > max(self.settings.image_cache, len(pairs)):
+        while len(self._features) > max(self.settings.image_cache, len(shas)):
             self._features.popitem(last=False)
 
     def _decode(self, blobs: Sequence[bytes]) -> list[Image.Image]:
@@ -141,7 +139,8 @@ class Blip2Rater:
 
     def _score_one_pass(self, pairs: Sequence[Pair], context: RaterContext) -> list[PairVerdict]:
         logits = self.answer_logits(
-            [self._features[p.image_sha256] for p in pairs], [p.label for p in pairs]
+            [self.features(p.image_sha256) for p in pairs],
+            [self.settings.prompt.format(label=p.label) for p in pairs],
         )
         p_yes, p_no, score = yes_no_probabilities(logits, self.yes_ids, self.no_ids)
         return [
@@ -156,14 +155,19 @@ class Blip2Rater:
             )
         ]
 
+    def features(self, sha: str) -> torch.Tensor:
+        """The cached features of an image that `ensure_features` has seen."""
+        return self._features[sha]
+
     def answer_logits(
-        self, features: Sequence[torch.Tensor], labels: Sequence[str]
+        self, features: Sequence[torch.Tensor], prompts: Sequence[str]
     ) -> torch.Tensor:
-        """Next-token logits after each prompt, (batch, vocabulary)."""
+        """Next-token logits after each (image features, prompt text), (batch, vocabulary):
+        the whole batch in one forward pass of the language model."""
         embed = self.model.get_input_embeddings()
         rows = []
-        for feature, label in zip(features, labels, strict=True):
-            ids = torch.tensor(self._prompt_token_ids(label), device=self.device)
+        for feature, prompt in zip(features, prompts, strict=True):
+            ids = torch.tensor(self._prompt_token_ids(prompt), device=self.device)
             rows.append(torch.cat([feature.to(embed.weight.dtype), embed(ids)], dim=0))
         inputs_embeds, mask = _pad(rows, left=self.decoder_only)
         lm = self.model.language_model
@@ -175,11 +179,10 @@ class Blip2Rater:
         out = lm(inputs_embeds=inputs_embeds, attention_mask=mask, decoder_input_ids=decoder_ids)
         return out.logits[:, 0, :]
 
-    def _prompt_token_ids(self, label: str) -> list[int]:
-        if label not in self._prompt_ids:
-            prompt = self.settings.prompt.format(label=label)
-            self._prompt_ids[label] = self.tokenizer(prompt)["input_ids"]
-        return self._prompt_ids[label]
+    def _prompt_token_ids(self, prompt: str) -> list[int]:
+        if prompt not in self._prompt_ids:
+            self._prompt_ids[prompt] = self.tokenizer(prompt)["input_ids"]
+        return self._prompt_ids[prompt]
 
     # The reference behaviour: generate an answer per image and parse its text.
 

@@ -5,8 +5,8 @@ the web process never imports torch. Every kind follows one pattern:
 
 - ``params``: ``check(params: dict, site: RaterSite) -> dict``, torch-free: the full
   configuration with defaults filled in, or a ValueError naming what is wrong;
-- ``factory``: ``build(params: dict, device: str, site: RaterSite) -> PairRater``, run on the
-  workers only;
+- ``factory``: ``build(params: dict, device: str, site: RaterSite) -> PairRater`` (or a
+  ``LabelRater`` for the kinds whose ``question`` is ``label_rating``), run on the workers only;
 - ``models``: optional ``list_models() -> list[tuple[str, str]]``, torch-free: (value, label)
   of the models this machine has for the kind, the default first;
 - ``dense``: optional ``is_yes(scores: ndarray, params: dict) -> ndarray[bool]``, torch-free,
@@ -25,7 +25,16 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
-from evaluation.raters.base import LOOPBACK_SITE, PairRater, RaterSite
+from evaluation.raters.base import (
+    LOOPBACK_SITE,
+    LabelRater,
+    PairRater,
+    RaterSite,
+    RaterUnavailable,
+)
+
+PAIR_YES_NO = "pair_yes_no"  # one verdict per (neuron, image)
+LABEL_RATING = "label_rating"  # one 1-5 rating per label, its k images shown together
 
 
 @dataclass(frozen=True)
@@ -39,13 +48,14 @@ class RaterKind:
     higher_means_yes: bool = True  # which way of the score means yes
     models: str | None = None  # "module:function" listing local models (torch-free)
     dense: str | None = None  # "module:function" turning dense scores into yes/no (torch-free)
+    question: str = PAIR_YES_NO  # which study question the kind answers
 
     def check_params(self, params: Any, site: RaterSite = LOOPBACK_SITE) -> dict[str, Any]:
         if not isinstance(params, dict):
             raise ValueError("parameters must be a JSON object")
         return _load(self.params)(params, site)
 
-    def build(self, params: dict[str, Any], device: str, site: RaterSite) -> PairRater:
+    def build(self, params: dict[str, Any], device: str, site: RaterSite) -> Any:
         return _load(self.factory)(params, device, site)
 
     def local_models(self) -> list[tuple[str, str]]:
@@ -98,6 +108,23 @@ RATER_KINDS: dict[str, RaterKind] = {
             factory="evaluation.raters.openai_vqa:build_openai_vqa",
             form_fields=("model",),
         ),
+        RaterKind(
+            kind="vqa_blip2_rating",
+            label="VQA: BLIP-2 rating 1-5",
+            params="evaluation.raters.vqa_blip2_rating_settings:full_blip2_rating_params",
+            factory="evaluation.raters.blip2_rating:build_blip2_rating",
+            form_fields=("model",),
+            models="evaluation.raters.vqa_blip2_settings:blip2_models",
+            question=LABEL_RATING,
+        ),
+        RaterKind(
+            kind="vqa_openai_rating",
+            label="VQA: endpoint rating 1-5",
+            params="evaluation.raters.vqa_openai_settings:full_openai_rating_params",
+            factory="evaluation.raters.openai_rating:build_openai_rating",
+            form_fields=("model",),
+            question=LABEL_RATING,
+        ),
     )
 }
 
@@ -118,9 +145,15 @@ def is_automatic(kind: str) -> bool:
     return kind in RATER_KINDS
 
 
-def kind_choices() -> list[tuple[str, str]]:
-    """(kind, label) of every automatic kind, in registry order: for forms and serializers."""
-    return [(entry.kind, entry.label) for entry in RATER_KINDS.values()]
+def kind_choices(question: str | None = PAIR_YES_NO) -> list[tuple[str, str]]:
+    """(kind, label) of the automatic kinds answering `question` (every kind for None), in
+    registry order: for forms and serializers. The default keeps the pair-run forms to the
+    kinds that rate pairs."""
+    return [
+        (entry.kind, entry.label)
+        for entry in RATER_KINDS.values()
+        if question is None or entry.question == question
+    ]
 
 
 def higher_means_yes(kind: str) -> bool | None:
@@ -138,7 +171,24 @@ def check_params(kind: str, params: Any, site: RaterSite = LOOPBACK_SITE) -> dic
 def build_rater(
     kind: str, params: dict[str, Any], device: str = "auto", site: RaterSite = LOOPBACK_SITE
 ) -> PairRater:
-    return rater_kind(kind).build(params, device, site)
+    """The pair rater of a `pair_yes_no` kind; a label kind is refused before any weights load."""
+    entry = rater_kind(kind)
+    if entry.question != PAIR_YES_NO:
+        raise RaterUnavailable(
+            f"{entry.label} rates labels with their images shown together, not (neuron, image) "
+            "pairs: it runs on a study asking label_rating"
+        )
+    return entry.build(params, device, site)
+
+
+def build_label_rater(
+    kind: str, params: dict[str, Any], device: str = "auto", site: RaterSite = LOOPBACK_SITE
+) -> LabelRater:
+    """The label rater of a `label_rating` kind; ValueError for a kind that rates pairs."""
+    entry = rater_kind(kind)
+    if entry.question != LABEL_RATING:
+        raise ValueError(f"{kind!r} rates (neuron, image) pairs, not labels")
+    return entry.build(params, device, site)
 
 
 def _load(target: str) -> Callable[..., Any]:

@@ -1,7 +1,8 @@
-"""Reading a yes/no verdict out of a model's free-text answer, shared by both VQA raters.
+"""Reading a yes/no verdict or a 1-5 rating out of a model's free-text answer.
 
-Only a clear leading "yes" or "no" counts. Anything else is "unparseable": a rater must never
-guess, because a guessed verdict would silently bias agreement with humans.
+Only a clear leading "yes" or "no", or a leading whole number 1 to 5, counts. Anything else
+is "unparseable": a rater must never guess, because a guessed verdict would silently bias
+agreement with humans.
 """
 
 from __future__ import annotations
@@ -28,3 +29,20 @@ def parse_yes_no(text: str | None) -> str:
     if word in NO_WORDS:
         return "no"
     return "unparseable"
+
+
+_RATING = re.compile(
+    r"""[\s"'`*_(\[#>]*"""  # quotes and markdown before
+    r"(?:(?:answer|assistant|a)\s*:|(?:rating|score)\s*:?)?"  # a chat or "Rating:" prefix
+    r"""[\s"'`*_(\[]*"""  # markdown between, as in "**Rating:** 4"
+    r"([1-5])"
+    r"(?!\d|\s*[.,]\d|\s*[-\u2013]\s*\d|\s+(?:to|or)\s+\d|\s*/\s*(?!5\b)\d)",  # 45, 4.5, 3-4
+    re.IGNORECASE,
+)
+
+
+def parse_rating(text: str | None) -> int | None:
+    """1..5 for an answer such as "4", "Rating: 5", "**3**" or "4/5"; None for anything else
+    ("maybe 4?", "6", "4.5", "3-4", an error page)."""
+    match = _RATING.match(text or "")
+    return int(match.group(1)) if match else None

@@ -53,13 +53,15 @@ WORDS = [
     "sky",
     "water",
 ]
+DIGITS = ["1", "2", "3", "4", "5"]
 QUERY_TOKENS = 4
 IMAGE_SIZE = 32
 
 
-def tiny_tokenizer(template: str = "</s> $A") -> PreTrainedTokenizerFast:
-    """OPT-style by default (BOS first); T5 style is "$A </s>" (EOS last)."""
-    vocab = {token: i for i, token in enumerate(SPECIAL + WORDS)}
+def tiny_tokenizer(template: str = "</s> $A", digits: bool = False) -> PreTrainedTokenizerFast:
+    """OPT-style by default (BOS first); T5 style is "$A </s>" (EOS last). `digits` adds the
+    rating answers "1".."5" at the end, leaving the other ids as they were."""
+    vocab = {token: i for i, token in enumerate(SPECIAL + WORDS + (DIGITS if digits else []))}
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
     core.post_processor = processors.TemplateProcessing(
@@ -128,10 +130,11 @@ def tiny_t5_text_config(vocab_size: int) -> T5Config:
 
 
 def tiny_blip2(
-    seed: int = 0, t5: bool = False
+    seed: int = 0, t5: bool = False, digits: bool = False
 ) -> tuple[Blip2ForConditionalGeneration, Blip2Processor]:
-    """OPT language model by default; `t5=True` gives a flan-t5-style encoder-decoder."""
-    tokenizer = tiny_tokenizer("$A </s>" if t5 else "</s> $A")
+    """OPT language model by default; `t5=True` gives a flan-t5-style encoder-decoder;
+    `digits=True` a vocabulary with "1".."5" whose output rows depend on image and prompt."""
+    tokenizer = tiny_tokenizer("$A </s>" if t5 else "</s> $A", digits=digits)
     processor = Blip2Processor(
         BlipImageProcessor(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}, do_convert_rgb=True),
         tokenizer,
@@ -144,7 +147,19 @@ def tiny_blip2(
         config = Blip2Config(**config.to_dict())
     model = Blip2ForConditionalGeneration(config).eval()
     _answers_lead(model, tokenizer, scale=0.05 if t5 else 20.0)
+    if digits:
+        _digits_answer(model, tokenizer, seed)
     return model, processor
+
+
+def _digits_answer(model: Blip2ForConditionalGeneration, tokenizer, seed: int) -> None:
+    """Random output rows for "1".."5", large enough that the rating varies with the input."""
+    head = model.language_model.get_output_embeddings().weight
+    generator = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for digit in DIGITS:
+            row = torch.randn(head.shape[1], generator=generator) * 0.5
+            head[tokenizer.convert_tokens_to_ids(digit)] = row
 
 
 def _answers_lead(model: Blip2ForConditionalGeneration, tokenizer, scale: float) -> None:

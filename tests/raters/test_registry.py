@@ -13,7 +13,8 @@ from evaluation.raters import registry
 from evaluation.raters.registry import RATER_KINDS, UnknownRaterKind, higher_means_yes, rater_kind
 
 ROOT = Path(__file__).resolve().parents[2]
-AUTOMATIC = ["openclip_es", "openclip_cp", "vqa_blip2", "vqa_openai"]
+PAIR_KINDS = ["openclip_es", "openclip_cp", "vqa_blip2", "vqa_openai"]
+AUTOMATIC = [*PAIR_KINDS, "vqa_blip2_rating", "vqa_openai_rating"]
 
 
 def test_every_automatic_kind_has_one_entry_and_its_database_choice():
@@ -24,8 +25,8 @@ def test_every_automatic_kind_has_one_entry_and_its_database_choice():
     assert automatic_choices == {kind: entry.label for kind, entry in RATER_KINDS.items()}
 
 
-def test_forms_and_serializers_offer_the_registry_kinds():
-    assert [value for value, _ in StartRunForm().fields["kind"].choices] == AUTOMATIC
+def test_the_pair_form_offers_the_pair_kinds_and_the_rater_api_takes_every_kind():
+    assert [value for value, _ in StartRunForm().fields["kind"].choices] == PAIR_KINDS
     assert list(RaterSerializer().fields["kind"].choices) == AUTOMATIC
 
 
@@ -36,6 +37,8 @@ def test_score_directions():
         "openclip_cp": False,
         "vqa_blip2": True,
         "vqa_openai": True,
+        "vqa_blip2_rating": True,  # a higher rating: the label fits better
+        "vqa_openai_rating": True,
     }
     assert higher_means_yes("human") is None and higher_means_yes("consensus") is None
 
@@ -56,12 +59,16 @@ def test_every_entry_checks_parameters_with_defaults_filled_in():
             "openclip_cp": {"model": "neuronjudge-demo-clip"},
             "vqa_blip2": {},
             "vqa_openai": {"base_url": "http://127.0.0.1:8000/v1", "model": "llava"},
+            "vqa_blip2_rating": {},
+            "vqa_openai_rating": {"base_url": "http://127.0.0.1:8000/v1", "model": "llava"},
         }.items()
     }
     assert full["openclip_es"]["threshold"] == 0.365  # the demo model's calibrated threshold
     assert full["openclip_cp"]["proportion"] == 0.01
     assert full["vqa_blip2"]["model"] == "Salesforce/blip2-opt-2.7b"
     assert full["vqa_openai"]["api_key_env"] == "NEURONJUDGE_VQA_API_KEY"
+    assert full["vqa_blip2_rating"]["combine"] == "mean"
+    assert full["vqa_openai_rating"]["api_key_env"] == "NEURONJUDGE_VQA_API_KEY"
 
 
 def test_building_uses_the_entry_factory(monkeypatch):
@@ -80,7 +87,7 @@ def test_checks_and_model_lists_do_not_import_torch():
         "for entry in RATER_KINDS.values():\n"
         "    entry.local_models()\n"
         "    entry.check_params({'base_url': 'http://127.0.0.1/v1', 'model': 'm'}\n"
-        "                       if entry.kind == 'vqa_openai' else {})\n"
+        "                       if entry.kind.startswith('vqa_openai') else {})\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
         "assert 'open_clip' not in sys.modules, 'open_clip imported'\n"
     )

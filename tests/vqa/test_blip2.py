@@ -98,6 +98,15 @@ def test_image_side_runs_once_per_unique_image(tiny, monkeypatch):
     assert "embed_images" in context.timer.seconds and "score" in context.timer.seconds
 
 
+def test_a_cache_smaller_than_a_batch_keeps_the_images_the_batch_needs(tiny):
+    pairs = _pairs()
+    expected = _rater(tiny).rate(pairs, context_for(IMAGES))
+    got = _rater(tiny, image_cache=0, image_batch_size=2, batch_size=9).rate(
+        pairs, context_for(IMAGES)
+    )
+    assert [v.score for v in got] == pytest.approx([v.score for v in expected], abs=1e-5)
+
+
 def test_answer_tokens_include_case_variants(tiny):
     _, processor = tiny
     vocab = processor.tokenizer.get_vocab()
