@@ -206,3 +206,63 @@ def pairwise_over_one_group(votes, raters, units, n_units, n_boot=500, seed=0):
         votes, raters, units, np.zeros(n_units, dtype=np.int64), ["all"], n_boot, seed
     )
     return overall
+
+
+# --- Neuron-level questions and the browser ---------------------------------------------------
+def build_label_study(
+    question: str,
+    label_sets: dict[str, list[str]],
+    k: int = 3,
+    overlap: int = 2,
+    image=None,
+    name: str | None = None,
+):
+    """A study asking `question` of len(labels) units of layer4, one neuron per label set and
+    unit (`label_sets`: name -> a label per unit), the unit's k images stored once and shared.
+    `image(unit, rank)` makes a PNG (default: a plain generated one)."""
+    from annotate.images import do_store_image
+    from annotate.models import AnnotationSettings, LabelSet, Neuron, NeuronImage, Study
+
+    study = Study.objects.create(
+        name=name or question,
+        target_network="resnet50",
+        probe_dataset="generated",
+        k=k,
+        overlap=overlap,
+        question_type=question,
+    )
+    AnnotationSettings.objects.create(study=study, shuffle_images=False, gold_rate=0)
+    sets = [LabelSet.objects.create(study=study, name=n) for n in label_sets]
+    units = len(next(iter(label_sets.values())))
+    make = image or (lambda unit, rank: png_bytes((unit * 60 % 256, rank * 50, 90), seed=unit))
+    for unit in range(units):
+        images = [do_store_image(make(unit, rank)) for rank in range(1, k + 1)]
+        for labels in sets:
+            neuron = Neuron.objects.create(
+                study=study,
+                label_set=labels,
+                layer="layer4",
+                unit=unit,
+                label=label_sets[labels.name][unit],
+            )
+            NeuronImage.objects.bulk_create(
+                NeuronImage(neuron=neuron, image=img, rank=rank)
+                for rank, img in enumerate(images, start=1)
+            )
+    return study
+
+
+def join(study, staff, users) -> None:
+    from annotate.annotation.members import do_create_invite, do_join_study
+
+    invite = do_create_invite(study, staff)
+    for user in users:
+        do_join_study(user, invite)
+
+
+def log_in(page, live_server, name: str, next_url: str) -> None:
+    page.goto(f"{live_server.url}/accounts/login/?next={next_url}")
+    page.fill("#id_username", name)
+    page.fill("#id_password", f"{name}-pass")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}{next_url}")
