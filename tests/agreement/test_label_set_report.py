@@ -17,7 +17,7 @@ from annotate.importers.labels import do_import_labels
 from annotate.models import AnnotationSettings, ConceptSet, LabelSet, Neuron, NeuronImage, Study
 from annotate.ownership import do_grant_owner
 from evaluation import rater_configs, run_actions, runs
-from evaluation.models import Judgment, RunStatus
+from evaluation.models import Judgment, Rater, RunStatus
 from evaluation.raters import clip_encoder
 from evaluation.raters.clip_spec import DEMO_MODEL
 from evaluation.reports.cache import get_study_report, report_document_json
@@ -103,7 +103,8 @@ def test_the_report_gives_each_label_set_and_their_paired_difference(two_sets):
     assert alice["mcnemar_p"] == pytest.approx(0.25)  # 3 discordant, all one way: 2 / 2**3
     assert {d["rater"] for d in rows} == {"human:alice", "human:bob", es, *CONSENSUS}
     names = report["display_names"]
-    assert (names[es], names["human:alice"]) == ("ES 0.41 demo-clip", "human: alice")
+    threshold = Rater.objects.get(name=es).params["threshold"]  # the demo model's calibration
+    assert (names[es], names["human:alice"]) == (f"ES {threshold:g} demo-clip", "human: alice")
 
 
 def test_the_label_set_option_shows_one_label_set_by_name_or_id(two_sets):
