@@ -40,7 +40,7 @@ from evaluation.reports.read import (
 )
 
 CACHE_SECONDS = 24 * 3600
-CACHE_VERSION = 5  # bump whenever the report's shape changes: cached reports of the old shape
+CACHE_VERSION = 6  # bump whenever the report's shape changes: cached reports of the old shape
 
 
 def options_in_force(study: Study, options: ReportOptions | None = None) -> ReportOptions:

@@ -55,6 +55,7 @@ def probe_set_section(study: Study, options: ReportOptions, left_out: set[str]) 
         return None
     section = {"alpha": study.probe_alpha, "probe_set": study.probe_set.name, "rows": []}
     section |= {"metrics": list(METRIC_NAMES), "sanity": [], "sampled_images": 0}
+    section["dense"] = dense_rows(study, options, left_out)
     pairs = _pairs(study)
     section["sampled_images"] = sum(1 for p in pairs.values() if p[2])
     if not section["sampled_images"]:
@@ -276,7 +277,51 @@ def _pooled(rater, fallen: dict[str, list], tested: int) -> list[dict]:
     return rows
 
 
+def dense_rows(study: Study, options: ReportOptions, left_out: set[str]) -> list[dict]:
+    """Per automatic rater that scored the whole probe set (dense runs): the metrics computed
+    exactly over every image, per label set, role and layer, as the sampled rows are."""
+    from evaluation.dense_scores import dense_probe_metrics
+    from evaluation.models import Rater
+
+    raters = Rater.objects.filter(dense_ratings__neuron__study=study).distinct().order_by("pk")
+    rows = []
+    for rater in raters:
+        by_layer = dense_probe_metrics(study, rater)
+        ids = {int(pk) for layer in by_layer.values() for pk in layer.neuron_ids}
+        neurons = _neurons(study, ids)
+        cells: dict[tuple, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        for layer in by_layer.values():
+            for j, pk in enumerate(layer.neuron_ids.tolist()):
+                info = neurons[pk]
+                for name in (info["layer"], OVERALL):
+                    cell = cells[(*_group(info), name)]
+                    for metric in METRIC_NAMES:
+                        cell[metric].append(layer.metrics[metric][j])
+        for (label_set, role, layer), values in cells.items():
+            cis = bootstrap_cis(
+                {name: np.array(v) for name, v in values.items()},
+                n_boot=max(options.n_boot, 1), seed=options.seed,
+            )  # fmt: skip
+            rows.append(
+                {
+                    "rater": rater.name, "kind": rater.kind, "left_out": rater.name in left_out,
+                    "label_set": label_set, "role": role, "layer": layer,
+                    "n": cis["recall"].n_columns,
+                } | {name: _ci(ci, options.n_boot > 0) for name, ci in cis.items()}
+            )  # fmt: skip
+    return sorted(
+        rows, key=lambda r: (r["rater"], r["label_set"], r["role"] != "real", r["role"],
+                             r["layer"] == OVERALL, r["layer"])
+    )  # fmt: skip
+
+
 def page_rows(section: dict | None) -> list[dict]:
     """The section's rows for the report page: the top-k yes share, then each metric."""
     names = ["top_k_yes", *METRIC_NAMES]
     return [r | {"cells": [r[name] for name in names]} for r in (section or {}).get("rows", [])]
+
+
+def dense_page_rows(section: dict | None) -> list[dict]:
+    """The dense rows for the report page: each metric, computed on every image."""
+    rows = (section or {}).get("dense", [])
+    return [r | {"cells": [r[name] for name in METRIC_NAMES]} for r in rows]

@@ -13,7 +13,7 @@ from evaluation.reports import export
 from evaluation.reports.cache import cached_timings, get_study_report
 from evaluation.reports.label_sets import study_label_sets
 from evaluation.reports.options import ReportOptions
-from evaluation.reports.probe_set import page_rows
+from evaluation.reports.probe_set import dense_page_rows, page_rows
 from evaluation.reports.ratings import ratings_page
 from evaluation.reports.read import DISPUTED_PAGE, disputed_details
 
@@ -47,6 +47,7 @@ def study_report_context(study: Study, options: ReportOptions, report_key: str, 
         **ratings_page(report),  # ratings_heatmap, mean_rating_columns, mean_rating_rows
         "query": query,
         "probe_set_rows": page_rows(report.get("probe_set")),
+        "probe_set_dense_rows": dense_page_rows(report.get("probe_set")),
         "humans": [r["rater"] for r in report["reliability"]],
         "layer_columns": [*report["layers"], "Overall"],
         "yes_rates": pivot_by_layer(report["neuron"]["yes_rates"], [*report["layers"], "Overall"]),
