@@ -122,7 +122,7 @@ def test_the_top_k_section_and_report_json_show_both(annotated, client, staff):
     client.force_login(staff)
     document = json.loads(client.get(reverse("study-report-json", args=[annotated.pk])).content)
     assert set(document["probe_set"]) == {
-        "alpha", "probe_set", "metrics", "sampled_images", "rows", "sanity"
+        "alpha", "probe_set", "metrics", "sampled_images", "rows", "sanity", "dense"
     }  # fmt: skip
     assert document["probe_set"]["metrics"] == [
         "recall", "precision", "f1", "iou", "correlation", "cosine", "auprc"
