@@ -201,29 +201,41 @@ def _rows(estimates, raters, neurons, options: ReportOptions, left_out: set[str]
         cells: dict[tuple, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         for est in estimates.get(rater_id, []):
             for j, neuron in enumerate(est.neurons):
-                info = neurons[neuron]
-                for layer in (info["layer"], OVERALL):
-                    cell = cells[(*_group(info), layer)]
-                    cell["top_k_yes"].append(est.top_k_yes[j])
-                    for name in METRIC_NAMES:
-                        cell[name].append(est.metrics[name][j])
-        for (label_set, role, layer), values in cells.items():
-            cis = bootstrap_cis(
-                {name: np.array(v) for name, v in values.items()},
-                n_boot=max(options.n_boot, 1), seed=options.seed,
-            )  # fmt: skip
-            rows.append(
-                {
-                    "rater": rater.name, "kind": rater.kind, "left_out": rater.name in left_out,
-                    "label_set": label_set, "role": role, "layer": layer,
-                    "n": cis["recall"].n_columns,
-                } | {name: _ci(ci, options.n_boot > 0) for name, ci in cis.items()}
-            )  # fmt: skip
+                values = {name: est.metrics[name][j] for name in METRIC_NAMES}
+                _add_to_cells(cells, neurons[neuron], {"top_k_yes": est.top_k_yes[j]} | values)
+        rows += _cell_rows(rater, cells, options, left_out)
     order = {name: i for i, name in enumerate(r.name for r in raters.values())}
     return sorted(
         rows, key=lambda r: (order[r["rater"]], r["label_set"], r["role"] != "real",
                              r["role"], r["layer"] == OVERALL, r["layer"])
     )  # fmt: skip
+
+
+def _add_to_cells(cells: dict, neuron: dict, values: dict[str, float]) -> None:
+    """One neuron's values into its (label set, role) cell of its layer and of Overall."""
+    for layer in (neuron["layer"], OVERALL):
+        cell = cells[(*_group(neuron), layer)]
+        for name, value in values.items():
+            cell[name].append(value)
+
+
+def _cell_rows(rater, cells: dict, options: ReportOptions, left_out: set[str]) -> list[dict]:
+    """A row per (label set, role, layer) cell: the mean of each value over its neurons
+    with a bootstrap interval."""
+    rows = []
+    for (label_set, role, layer), values in cells.items():
+        cis = bootstrap_cis(
+            {name: np.array(v) for name, v in values.items()},
+            n_boot=max(options.n_boot, 1), seed=options.seed,
+        )  # fmt: skip
+        rows.append(
+            {
+                "rater": rater.name, "kind": rater.kind, "left_out": rater.name in left_out,
+                "label_set": label_set, "role": role, "layer": layer,
+                "n": cis["recall"].n_columns,
+            } | {name: _ci(ci, options.n_boot > 0) for name, ci in cis.items()}
+        )  # fmt: skip
+    return rows
 
 
 def _ci(ci, interval: bool) -> dict | None:
@@ -292,23 +304,9 @@ def dense_rows(study: Study, options: ReportOptions, left_out: set[str]) -> list
         cells: dict[tuple, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         for layer in by_layer.values():
             for j, pk in enumerate(layer.neuron_ids.tolist()):
-                info = neurons[pk]
-                for name in (info["layer"], OVERALL):
-                    cell = cells[(*_group(info), name)]
-                    for metric in METRIC_NAMES:
-                        cell[metric].append(layer.metrics[metric][j])
-        for (label_set, role, layer), values in cells.items():
-            cis = bootstrap_cis(
-                {name: np.array(v) for name, v in values.items()},
-                n_boot=max(options.n_boot, 1), seed=options.seed,
-            )  # fmt: skip
-            rows.append(
-                {
-                    "rater": rater.name, "kind": rater.kind, "left_out": rater.name in left_out,
-                    "label_set": label_set, "role": role, "layer": layer,
-                    "n": cis["recall"].n_columns,
-                } | {name: _ci(ci, options.n_boot > 0) for name, ci in cis.items()}
-            )  # fmt: skip
+                values = {name: layer.metrics[name][j] for name in METRIC_NAMES}
+                _add_to_cells(cells, neurons[pk], values)
+        rows += _cell_rows(rater, cells, options, left_out)
     return sorted(
         rows, key=lambda r: (r["rater"], r["label_set"], r["role"] != "real", r["role"],
                              r["layer"] == OVERALL, r["layer"])
