@@ -7,6 +7,7 @@ import io
 import os
 import uuid
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -258,6 +259,31 @@ def join(study, staff, users) -> None:
     invite = do_create_invite(study, staff)
     for user in users:
         do_join_study(user, invite)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@contextmanager
+def chromium_page(width: int = 1280, height: int = 900):
+    """A page of Debian's Chromium, headless, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/browser.sh (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.set_default_timeout(60_000)  # a busy CI machine can be slow; failures stay failures
+        yield page
+        browser.close()
 
 
 def log_in(page, live_server, name: str, next_url: str) -> None:

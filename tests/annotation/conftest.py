@@ -4,6 +4,7 @@ import pytest
 
 from annotate.annotation.members import do_create_invite, do_join_study
 from annotate.models import AnnotationSettings
+from tests.helpers import chromium_page
 
 
 @pytest.fixture
@@ -16,31 +17,11 @@ def study(make_study, staff, annotators):
     return study
 
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
 @pytest.fixture
 def page(live_server, monkeypatch):
     """Debian's Chromium, headless. Playwright's sync API runs an event loop in this thread;
     Django's ORM calls are still safe, so async-unsafe calls are allowed for this test only
     (left set, it would leak into `check --deploy` elsewhere)."""
-    from pathlib import Path
-
-    from playwright.sync_api import sync_playwright
-
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/browser.sh (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 760})
-        page.set_default_timeout(60_000)  # a busy CI machine can be slow; failures stay failures
+    with chromium_page(1280, 760) as page:
         yield page
-        browser.close()

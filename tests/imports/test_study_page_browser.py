@@ -1,25 +1,16 @@
 """The study page in Debian's Chromium: its label sets with their sizes, one shown at a time,
 the choice kept while moving between layers."""
 
-from pathlib import Path
 
 import pytest
 
 from annotate.importers.images import do_import_images
 from annotate.importers.labels import do_import_labels
 from annotate.models import Study
-from tests.helpers import give_to_staff, png_bytes, zip_bytes
+from tests.helpers import chromium_page, give_to_staff, log_in, png_bytes, zip_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(autouse=True)
@@ -47,21 +38,9 @@ def study(staff):
 
 @pytest.fixture
 def page(live_server, staff):
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/browser.sh (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(60_000)
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("#id_username", "staff")
-        page.fill("#id_password", "staff-pass")
-        page.keyboard.press("Enter")
-        page.wait_for_url(f"{live_server.url}/")
+    with chromium_page() as page:
+        log_in(page, live_server, "staff", "/")
         yield page
-        browser.close()
 
 
 def test_staff_pick_a_label_set_and_keep_it_across_layers(page, live_server, study, tmp_path):
