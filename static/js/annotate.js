@@ -9,7 +9,7 @@
   const $ = (id) => document.getElementById(id);
   const OUTBOX = "nj-outbox-" + root.dataset.study;
   const UNDO_MS = 55 * 1000;  // a little under the server's window
-  const state = { unit: null, queue: [], answers: {}, answer: {}, shownAt: 0, last: null, sending: false, retryMs: 1000 };
+  const state = { unit: null, queue: [], answers: {}, answer: {}, shownAt: 0, last: null, sending: false, inFlight: null, retryMs: 1000 };
 
   function outbox() { return JSON.parse(localStorage.getItem(OUTBOX) || "[]"); }
   function saveOutbox(items) { localStorage.setItem(OUTBOX, JSON.stringify(items)); }
@@ -262,11 +262,18 @@
       let items = outbox();
       while (items.length) {
         const item = items[0];
+        // An undo of this item must wait for it: once posted it may be stored on the server,
+        // so it has to be taken back there, not only dropped from the outbox.
+        let settle;
+        state.inFlight = { clientId: item.client_id, settled: new Promise((done) => { settle = done; }) };
         let result;
         try { result = await post(root.dataset.submitUrl, item); } catch (e) { result = { status: 0, data: {} }; }
-        if (result.status === 200 || result.status === 409 || result.status === 400) {
+        const answered = result.status === 200 || result.status === 409 || result.status === 400;
+        if (answered) saveOutbox(outbox().filter((s) => s.client_id !== item.client_id));
+        state.inFlight = null;
+        settle();
+        if (answered) {
           if (result.status !== 200) say("Not stored: " + (result.data.error || "rejected"), "error");
-          saveOutbox(outbox().filter((s) => s.client_id !== item.client_id));
           items = outbox();
           state.retryMs = 1000;
         } else {
@@ -290,6 +297,7 @@
   async function undoLast() {
     const last = state.last;
     if (!last || last.undone || Date.now() - last.at > UNDO_MS) { say("Nothing to undo.", "error"); return; }
+    if (state.inFlight && state.inFlight.clientId === last.submission.client_id) await state.inFlight.settled;
     const queued = outbox();
     if (queued.some((s) => s.client_id === last.submission.client_id)) {
       saveOutbox(queued.filter((s) => s.client_id !== last.submission.client_id));
